@@ -21,8 +21,8 @@ mkdirSync(join(root, 'build'), { recursive: true });
 const sources = readdirSync(join(root, 'assembly')).map((f) => join(root, 'assembly', f));
 const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(import.meta.filename ?? fileURLToPath(import.meta.url)).mtimeMs);
 const variants = [
-  { name: 'kernels-relaxed', flags: ['--enable', 'simd', '--enable', 'relaxed-simd', '--use', 'RELAXED=1'] },
-  { name: 'kernels-simd', flags: ['--enable', 'simd', '--use', 'RELAXED=0'] },
+  { name: 'kernels-relaxed', flags: ['--enable', 'simd', '--enable', 'threads', '--enable', 'relaxed-simd', '--use', 'RELAXED=1'] },
+  { name: 'kernels-simd', flags: ['--enable', 'simd', '--enable', 'threads', '--use', 'RELAXED=0'] },
 ];
 for (const v of variants) {
   const out = join(root, 'build', `${v.name}.wasm`);

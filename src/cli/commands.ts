@@ -1,5 +1,21 @@
 // The list of subcommands; each module adds its commands to the program (one command family per file).
 import type { Command } from 'commander';
+import { register as data } from './data.ts';
+import { register as tokenizer } from './tokenizer.ts';
+import { register as tokenize } from './tokenize.ts';
+import { register as train } from './train.ts';
+import { register as sample } from './sample.ts';
+import { register as gradcheck } from './gradcheck.ts';
+import { register as generate } from './generate.ts';
+import { register as translate } from './translate.ts';
 
 export const commands: Array<(program: Command) => void> = [
+  data,
+  tokenizer,
+  tokenize,
+  train,
+  sample,
+  gradcheck,
+  generate,
+  translate,
 ];

@@ -42,6 +42,12 @@ export interface Kernels {
   attention_forward(out: F32, att: F32, qkv: F32, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
   /** dqkv += grads of q, k, v. datt is scratch of the att's size (contents overwritten). */
   attention_backward(dqkv: F32, datt: F32, dout: F32, qkv: F32, att: F32, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
+  /**
+   * Inference with a KV cache: one query against cached packed qkv rows of one sequence. qkv (>= t+1 rows of
+   * (NH+2*NKV)*HS) holds positions 0..t; the query is row t, keys/values rows max(0, t-window+1)..t.
+   * out (NH*HS); att (NH, t+1) holds the probabilities (masked entries 0). Same window/scale/GQA rules as above.
+   */
+  attention_decode_forward(out: F32, att: F32, qkv: F32, t: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
 
   /**
    * Rotary embedding in place on the q and k heads of a packed qkv (B,T,(NH+2*NKV)*HS), Hugging Face's rotate-half

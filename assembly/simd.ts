@@ -1,0 +1,58 @@
+// SIMD building blocks shared by the kernels: FMA (relaxed or mul+add, chosen at compile time), exp, sums, ranges.
+
+// RELAXED is a compile-time integer constant from `asc --use RELAXED=0|1` (see scripts/build-wasm.mjs): the
+// relaxed build uses f32x4.relaxed_madd (one FMA instruction on x86 with FMA3), the plain build mul + add.
+// @ts-ignore: decorator
+@inline export function fma(a: v128, b: v128, c: v128): v128 {
+  if (RELAXED) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline export function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/** exp on 4 lanes (Cephes expf polynomial, ~1 ulp); inputs are clamped to [-87.3, 88.3]. */
+// @ts-ignore: decorator
+@inline export function exp4(x0: v128): v128 {
+  let x = f32x4.min(f32x4.max(x0, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(x, x)), x), f32x4.splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+
+/** Scalar exp through the same polynomial (tails of vector loops, so results match lane for lane). */
+// @ts-ignore: decorator
+@inline export function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** tanh on 4 lanes: 1 - 2 / (exp(2x) + 1). */
+// @ts-ignore: decorator
+@inline export function tanh4(x: v128): v128 {
+  const e = exp4(f32x4.add(x, x));
+  return f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+}
+
+/** Start of thread tid's share of n items split into nth chunks of a multiple of `align` items. */
+// @ts-ignore: decorator
+@inline export function chunkStart(n: i32, tid: i32, nth: i32, align: i32): i32 {
+  let per = (n + nth - 1) / nth;
+  per = (per + align - 1) / align * align;
+  return min(n, per * tid);
+}

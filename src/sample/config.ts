@@ -1,0 +1,30 @@
+// The `sample` command's settings: one typed defaults object, strict overrides (see train/settings.ts).
+import { z } from 'zod';
+
+export const SampleSettingsSchema = z.strictObject({
+  /** Run directory, its best/ or checkpoints/step-N, or a Hugging Face model folder. */
+  run: z.string().nullable().default(null),
+  /** Prompt text; without it, read from stdin when piped, else the story starts from <|endoftext|>. */
+  prompt: z.string().nullable().default(null),
+  /** 0 = greedy. */
+  temperature: z.number().min(0).default(0.8),
+  /** 0 = off. */
+  topK: z.number().int().min(0).default(0),
+  /** 1 = off. */
+  topP: z.number().gt(0).max(1).default(0.95),
+  /** 1 = off; > 1 discourages repeating tokens already in the context. */
+  repetitionPenalty: z.number().positive().default(1),
+  maxTokens: z.number().int().positive().default(300),
+  /** Sampler seed; null = a random seed (printed with --json). */
+  seed: z.number().int().nullable().default(null),
+  /** Number of samples. */
+  num: z.number().int().positive().default(1),
+  /** One JSON object per sample (tokens with prob and rank) instead of streamed text. */
+  json: z.boolean().default(false),
+  /** 'ref' (the TS reference, fast enough for one sequence of a small model), 'wasm' or 'auto'. */
+  backend: z.enum(['auto', 'wasm', 'ref']).default('ref'),
+  threads: z.number().int().min(0).default(1),
+});
+
+export type SampleSettings = z.infer<typeof SampleSettingsSchema>;
+export const SAMPLE_DEFAULTS: SampleSettings = SampleSettingsSchema.parse({});

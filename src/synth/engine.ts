@@ -1,0 +1,368 @@
+// The resumable, exactly-once run loop shared by `generate` and `translate`: slots (one output record each) run
+// in index order under a bounded window; every paid call goes through the journal; accepted records are appended
+// to the output after their commit, and the output is rebuilt from the journal at start and end.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BatchClient, BatchItem } from '../llm/batch.ts';
+import type { PriceTable } from '../llm/pricing.ts';
+import { Scheduler, type SchedulerOptions } from '../llm/scheduler.ts';
+import type { ChatProvider, ChatRequest } from '../llm/types.ts';
+import { LlmError } from '../llm/types.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { Progress } from '../util/progress.ts';
+import { NearDuplicateIndex, type MinHashOptions } from './dedup.ts';
+import type { RejectReason } from './filters.ts';
+import { Journal, lockDir, type JournaledCall } from './journal.ts';
+
+/** The outcome of one slot. */
+export type SlotResult = { record: Record<string, unknown>; text: string } | { reason: RejectReason };
+
+/** What a slot may do: paid calls (journaled), attempt notes, and the shared dedup index. */
+export interface SlotContext {
+  /** Returns the journaled response for `requestId`, paying for it only if the journal has none. */
+  call(requestId: string, req: ChatRequest): Promise<JournaledCall>;
+  noteAttempt(callId: string, slotId: string, outcome: string, stripped: boolean): void;
+  readonly dedup: NearDuplicateIndex;
+}
+
+/** One output record to produce. `ord` orders the output. */
+export interface SlotTask {
+  id: string;
+  ord: number;
+  run(ctx: SlotContext): Promise<SlotResult>;
+}
+
+export interface BatchSettings {
+  client: BatchClient;
+  /** Poll interval in ms (default 30 s). */
+  pollMs?: number;
+  /** Requests per batch (default 50,000, the OpenAI limit). */
+  maxPerBatch?: number;
+}
+
+export interface EngineOptions {
+  out: string;
+  /** Written to the journal on the first run; a rerun with a different fingerprint is refused. */
+  fingerprint: Record<string, unknown>;
+  /** Accepted records wanted. */
+  target: number;
+  /** The task for slot index i, or undefined when the input is exhausted. */
+  taskAt(i: number): SlotTask | undefined;
+  /** Slot indices never go past this (bounds the spend when many stories are filtered out). */
+  maxSlots: number;
+  provider: ChatProvider;
+  scheduler?: SchedulerOptions;
+  prices: PriceTable;
+  batch?: BatchSettings;
+  dedup?: MinHashOptions;
+  /** Stops the run after this many transient request failures (default 20); a rerun resumes. */
+  maxFailures?: number;
+  /** Text of an accepted record to index for dedup on resume (default record.story). */
+  dedupText?: (record: Record<string, unknown>) => string;
+  label?: string;
+  quiet?: boolean;
+  /** Called after the final rebuild, with the journal still open (exports, reports). */
+  finish?: (journal: Journal) => Promise<void>;
+}
+
+export interface EngineResult {
+  accepted: number;
+  target: number;
+  slotsUsed: number;
+  /** Why the run stopped short of the target, if it did. */
+  shortfall?: string;
+}
+
+/** True for errors that say nothing about the request itself (rate limits, outages): the slot is retried later. */
+export function isTransient(e: unknown): boolean {
+  return e instanceof LlmError && (e.kind === 'rate_limit' || e.kind === 'server' || e.kind === 'timeout' || e.kind === 'connection');
+}
+
+/** Compares a stored fingerprint with the current one; names the first differing field. */
+function checkFingerprint(journal: Journal, fp: Record<string, unknown>, out: string): void {
+  const stored = journal.getMeta('fingerprint');
+  if (!stored) {
+    journal.setMeta('fingerprint', JSON.stringify(fp));
+    journal.setMeta('created_at', new Date().toISOString());
+    return;
+  }
+  const old = JSON.parse(stored) as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(old), ...Object.keys(fp)])) {
+    if (JSON.stringify(old[k]) !== JSON.stringify(fp[k])) {
+      throw new UserError(`${out}: holds a run with ${k}=${JSON.stringify(old[k])}, this command has ${k}=${JSON.stringify(fp[k])}; use the same settings to resume or a new --out`);
+    }
+  }
+}
+
+/** Rewrites the output JSONL from the journal (atomic): no torn or duplicated line survives a crash. */
+export async function rebuildOutput(journal: Journal, path: string): Promise<number> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  let buf = '';
+  for (const rec of journal.acceptedRecords()) {
+    buf += JSON.stringify(rec) + '\n';
+    n++;
+    if (buf.length > 1 << 20) {
+      chunks.push(Buffer.from(buf));
+      buf = '';
+    }
+  }
+  if (buf) chunks.push(Buffer.from(buf));
+  await writeFileAtomic(path, chunks);
+  return n;
+}
+
+/** Runs slots until `target` records are accepted, the input or slot budget is exhausted, or too many failures. */
+export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
+  const unlock = lockDir(opts.out);
+  const journal = new Journal(join(opts.out, 'journal.sqlite'));
+  const outPath = join(opts.out, 'stories.jsonl');
+  let outFd: number | undefined;
+  try {
+    checkFingerprint(journal, opts.fingerprint, opts.out);
+    journal.setMeta('last_target', String(opts.target));
+    const dedup = new NearDuplicateIndex(opts.dedup);
+    const dedupText = opts.dedupText ?? ((r) => String(r.story ?? ''));
+    for (const rec of journal.acceptedRecords()) dedup.add(String(rec.id), dedupText(rec));
+    await rebuildOutput(journal, outPath);
+    outFd = openSync(outPath, 'a');
+    const fd = outFd;
+    journal.onFlushed((accepted) => {
+      let s = '';
+      for (const o of accepted) s += JSON.stringify(o.record) + '\n';
+      writeSync(fd, s);
+    });
+
+    const scheduler = new Scheduler(opts.provider, opts.scheduler);
+    let active = 0;
+    let loopError: ((e: unknown) => void) | undefined;
+    const batch = opts.batch ? new BatchCaller(journal, opts.batch, opts.prices, () => active, (e) => loopError?.(e), opts.quiet) : undefined;
+    if (batch) await batch.resume();
+    let costSoFar = 0;
+    const ctx: SlotContext = {
+      dedup,
+      noteAttempt: (callId, slotId, outcome, stripped) => journal.noteAttempt(callId, slotId, outcome, stripped),
+      async call(requestId, req) {
+        const cached = journal.getCall(requestId);
+        if (cached) return cached;
+        if (batch) return batch.call(requestId, req);
+        journal.markSent(requestId);
+        const response = await scheduler.run(req, { requestId });
+        const cost = opts.prices.cost(req.model, response.usage);
+        costSoFar += cost ?? 0;
+        await journal.commitCall(requestId, response, cost);
+        return { response, cost, batch: false };
+      },
+    };
+
+    let accepted = journal.countAccepted();
+    const startAccepted = accepted;
+    const progress = new Progress({ label: opts.label ?? 'generate', total: opts.target, unit: 'rec', quiet: opts.quiet });
+    const concurrency = opts.scheduler?.concurrency ?? 16;
+    let index = 0;
+    let exhausted: string | undefined;
+    let failures = 0;
+    let lastError: unknown;
+    let rejected = 0;
+    const maxFailures = opts.maxFailures ?? 20;
+
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      loopError = (e) => {
+        if (settled) return;
+        settled = true;
+        reject(e);
+      };
+      const finishLoop = () => {
+        if (!settled && active === 0) {
+          settled = true;
+          resolve();
+        }
+      };
+      const launch = () => {
+        const windowSize = batch ? (opts.batch!.maxPerBatch ?? 50_000) : concurrency * 2 + 8;
+        while (!exhausted && failures < maxFailures && accepted + active < opts.target && active < windowSize) {
+          if (index >= opts.maxSlots) {
+            exhausted = `slot budget of ${opts.maxSlots} used (raise --max-slots)`;
+            break;
+          }
+          const task = opts.taskAt(index++);
+          if (!task) {
+            exhausted = 'input exhausted';
+            break;
+          }
+          if (journal.getSlot(task.id)) continue;
+          active++;
+          task.run(ctx).then(
+            (res) => {
+              active--;
+              if ('record' in res) {
+                accepted++;
+                dedup.add(task.id, res.text);
+                void journal.commitSlot({ id: task.id, ord: task.ord, state: 'accepted', attempts: Number(res.record.attempt ?? 0) + 1, record: res.record });
+              } else {
+                rejected++;
+                void journal.commitSlot({ id: task.id, ord: task.ord, state: 'rejected', attempts: 0, reason: res.reason });
+              }
+              progress.update(accepted, `rejected ${rejected}  retries ${scheduler.stats.retries}  $${costSoFar.toFixed(4)}`);
+              launch();
+            },
+            (err) => {
+              active--;
+              if (!isTransient(err)) {
+                settled = true;
+                reject(err);
+                return;
+              }
+              failures++;
+              lastError = err;
+              launch();
+            },
+          );
+        }
+        batch?.kick();
+        finishLoop();
+      };
+      launch();
+    });
+    journal.flushSync();
+    progress.done(`accepted ${accepted}/${opts.target}  rejected ${rejected}  retries ${scheduler.stats.retries}  $${costSoFar.toFixed(4)} this run`);
+    closeSync(outFd);
+    outFd = undefined;
+    await rebuildOutput(journal, outPath);
+    if (opts.finish) await opts.finish(journal);
+    let shortfall: string | undefined;
+    if (accepted < opts.target) {
+      shortfall = failures >= maxFailures
+        ? `${failures} requests failed after retries (last: ${(lastError as Error)?.message}); rerun the same command to resume`
+        : (exhausted ?? 'stopped early');
+    }
+    void startAccepted;
+    return { accepted, target: opts.target, slotsUsed: index, shortfall };
+  } finally {
+    if (outFd !== undefined) closeSync(outFd);
+    journal.close();
+    unlock();
+  }
+}
+
+/** Collects calls while slots run, and when every active slot waits on one, sends them as provider batches. */
+class BatchCaller {
+  private pending = new Map<string, { req: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void }>();
+  private flushing = false;
+  private seq = 0;
+  constructor(
+    private readonly journal: Journal,
+    private readonly settings: BatchSettings,
+    private readonly prices: PriceTable,
+    private readonly active: () => number,
+    private readonly onError: (e: unknown) => void,
+    private readonly quiet?: boolean,
+  ) {
+    this.seq = journal.batches(['intent', 'submitted', 'ingested', 'failed']).length;
+  }
+
+  call(requestId: string, req: ChatRequest): Promise<JournaledCall> {
+    const p = new Promise<JournaledCall>((resolve, reject) => this.pending.set(requestId, { req, resolve, reject }));
+    this.kick();
+    return p;
+  }
+
+  /** Checks (on the next turn, after cached calls have resolved) whether every active slot now waits on a call. */
+  kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      this.maybeFlush().catch(this.onError);
+    });
+  }
+  private kicked = false;
+
+  /** Finishes batches a crashed run left behind: finds/polls/ingests them before anything new is sent. */
+  async resume(): Promise<void> {
+    for (const b of this.journal.batches(['intent', 'submitted'])) {
+      let remote = b.remoteId;
+      if (!remote) {
+        remote = (await this.settings.client.findByKey(b.key)) ?? null;
+        if (!remote) {
+          this.journal.setBatchState(b.key, 'failed');
+          continue;
+        }
+        this.journal.setBatchState(b.key, 'submitted', remote);
+      }
+      await this.waitAndIngest(b.key, remote, new Map(b.ids.map((id) => [id, undefined])));
+    }
+  }
+
+  /** Sends the pending calls once all `active` slots are blocked on them. */
+  private async maybeFlush(): Promise<void> {
+    if (this.flushing || this.pending.size === 0 || this.pending.size < this.active()) return;
+    this.flushing = true;
+    try {
+      const max = this.settings.maxPerBatch ?? 50_000;
+      const all = [...this.pending.entries()];
+      this.pending.clear();
+      const runs: Promise<void>[] = [];
+      for (let i = 0; i < all.length; i += max) {
+        const chunk = all.slice(i, i + max);
+        runs.push(this.submit(chunk));
+      }
+      await Promise.all(runs);
+    } finally {
+      this.flushing = false;
+      this.kick();
+    }
+  }
+
+  private async submit(chunk: Array<[string, { req: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void }]>): Promise<void> {
+    const key = `b${this.seq++}-${chunk[0]![0]}`;
+    const items: BatchItem[] = chunk.map(([customId, p]) => ({ customId, request: p.req }));
+    // Intent first: a crash between create and the next write is found again by key (OpenAI metadata).
+    this.journal.putBatch({ key, remoteId: null, state: 'intent', ids: items.map((i) => i.customId) });
+    const remote = await this.settings.client.submit(items, key);
+    this.journal.setBatchState(key, 'submitted', remote);
+    const waiters = new Map(chunk.map(([id, p]) => [id, p] as const));
+    await this.waitAndIngest(key, remote, waiters);
+  }
+
+  private async waitAndIngest(
+    key: string,
+    remote: string,
+    waiters: Map<string, { req?: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void } | undefined>,
+  ): Promise<void> {
+    const progress = new Progress({ label: `batch ${remote}`, quiet: this.quiet, unit: 'req' });
+    for (;;) {
+      const s = await this.settings.client.status(remote);
+      progress.update(s.done ?? 0, s.raw);
+      if (s.state === 'failed') {
+        this.journal.setBatchState(key, 'failed');
+        for (const w of waiters.values()) w?.reject(new LlmError(`batch ${remote} failed`, 'server'));
+        return;
+      }
+      if (s.state === 'ended') break;
+      await new Promise((r) => setTimeout(r, this.settings.pollMs ?? 30_000));
+    }
+    progress.done();
+    const results = await this.settings.client.results(remote);
+    const commits: Promise<void>[] = [];
+    const got = new Map<string, JournaledCall | string>();
+    for (const r of results) {
+      if (r.response) {
+        const model = (waiters.get(r.customId)?.req?.model) ?? r.response.model;
+        const call: JournaledCall = { response: r.response, cost: this.prices.cost(model, r.response.usage, true), batch: true };
+        commits.push(this.journal.commitCall(r.customId, call.response, call.cost, true));
+        got.set(r.customId, call);
+      } else got.set(r.customId, r.error ?? 'error');
+    }
+    await Promise.all(commits);
+    this.journal.setBatchState(key, 'ingested');
+    for (const [id, w] of waiters) {
+      if (!w) continue;
+      const g = got.get(id);
+      if (g && typeof g !== 'string') w.resolve(g);
+      else w.reject(new LlmError(`batch request ${id}: ${g ?? 'missing from results'}`, g ? 'client' : 'server'));
+    }
+  }
+}

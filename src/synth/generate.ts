@@ -1,0 +1,184 @@
+// `generate`: TinyStories-style stories from sampled (verb, noun, adjective, features) prompts, optionally with
+// a summary per story (TinyStoriesInstruct), through the exactly-once engine.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { PriceTable } from '../llm/pricing.ts';
+import type { SchedulerOptions } from '../llm/scheduler.ts';
+import type { ChatProvider, ChatRequest } from '../llm/types.ts';
+import { LlmError } from '../llm/types.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import type { MinHashOptions } from './dedup.ts';
+import { isTransient, runEngine, type BatchSettings, type EngineResult, type SlotContext, type SlotResult, type SlotTask } from './engine.ts';
+import type { FeatureDistribution } from './features.ts';
+import { buildVocabulary, checkStory, cleanStory, type FilterOptions, type RejectReason } from './filters.ts';
+import { instructText, storiesText } from './export.ts';
+import { renderPrompt, samplePromptSpec, summaryPrompt, type PromptSpec } from './prompts.ts';
+import { buildReport, writeReport } from './report.ts';
+import type { Lang, WordLists } from './words.ts';
+import type { Journal } from './journal.ts';
+
+export interface GenerateOptions {
+  out: string;
+  count: number;
+  provider: ChatProvider;
+  providerName: string;
+  model: string;
+  lang: Lang;
+  seed: number;
+  temperature?: number;
+  maxTokens: number;
+  /** Also ask for a 1-2 sentence summary of each accepted story (TinyStoriesInstruct). */
+  instruct: boolean;
+  lists: WordLists;
+  features: FeatureDistribution;
+  /** The resolved template text, and its name for the fingerprint. */
+  template: string;
+  templateName: string;
+  filters: Omit<FilterOptions, 'lang'>;
+  dedup?: MinHashOptions;
+  scheduler?: SchedulerOptions;
+  prices: PriceTable;
+  batch?: BatchSettings;
+  /** Story requests per slot before it is given up (default 2). */
+  attemptsPerSlot?: number;
+  /** Slot budget (default 1.5 × count + 20). */
+  maxSlots?: number;
+  maxFailures?: number;
+  quiet?: boolean;
+}
+
+/** The record id of slot `index` (also the prefix of its request ids). */
+export function recordId(seed: number, index: number): string {
+  return `ts-s${seed}-${String(index).padStart(7, '0')}`;
+}
+
+/** Deterministic request id for a story attempt: derived from (seed, index, attempt). */
+export function storyRequestId(seed: number, index: number, attempt: number): string {
+  return `${recordId(seed, index)}-a${attempt}`;
+}
+
+function hashOf(x: unknown): string {
+  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+}
+
+/** The prompt (text and spec) for slot `index`. */
+export function promptFor(o: Pick<GenerateOptions, 'seed' | 'lists' | 'features' | 'template' | 'lang'>, index: number): { spec: PromptSpec; prompt: string } {
+  const spec = samplePromptSpec(o.seed, index, o.lists, o.features);
+  return { spec, prompt: renderPrompt(o.template, spec, o.lang) };
+}
+
+/** Runs (or resumes) a generation into `out`. */
+export async function generate(o: GenerateOptions): Promise<EngineResult> {
+  const vocab = buildVocabulary(o.lists, o.lang);
+  const filterOpts: FilterOptions = { ...o.filters, lang: o.lang };
+  const attemptsPerSlot = o.attemptsPerSlot ?? 2;
+  const fingerprint = {
+    kind: 'generate', provider: o.providerName, model: o.model, lang: o.lang, seed: o.seed, temperature: o.temperature ?? null,
+    maxTokens: o.maxTokens, instruct: o.instruct, template: o.templateName, templateHash: hashOf(o.template), features: o.features.name,
+    wordsHash: hashOf(o.lists), batch: Boolean(o.batch),
+  };
+
+  const taskAt = (index: number): SlotTask => {
+    const id = recordId(o.seed, index);
+    return {
+      id,
+      ord: index,
+      async run(ctx: SlotContext): Promise<SlotResult> {
+        const { spec, prompt } = promptFor(o, index);
+        let last: RejectReason = 'request_failed';
+        for (let attempt = 0; attempt < attemptsPerSlot; attempt++) {
+          const rid = storyRequestId(o.seed, index, attempt);
+          const req: ChatRequest = { model: o.model, messages: [{ role: 'user', content: prompt }], maxTokens: o.maxTokens, temperature: o.temperature };
+          let call;
+          try {
+            call = await ctx.call(rid, req);
+          } catch (e) {
+            if (isTransient(e) || !(e instanceof LlmError)) throw e;
+            ctx.noteAttempt(rid, id, 'request_failed', false);
+            last = 'request_failed';
+            continue;
+          }
+          const r = call.response;
+          const { text, stripped } = cleanStory(r.text);
+          let reason: RejectReason | undefined =
+            r.finishReason === 'refusal' || r.finishReason === 'content_filter' ? 'refusal' : r.finishReason === 'length' ? 'truncated' : undefined;
+          reason ??= checkStory(text, spec.words, vocab, filterOpts);
+          if (!reason) {
+            const dup = ctx.dedup.check(text);
+            if (dup) reason = dup.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate';
+          }
+          if (reason) {
+            ctx.noteAttempt(rid, id, reason, stripped);
+            last = reason;
+            continue;
+          }
+          let summary = '';
+          let usage = { ...r.usage };
+          let cost = call.cost;
+          if (o.instruct) {
+            const sid = `${rid}-sum`;
+            try {
+              const s = await ctx.call(sid, { model: o.model, messages: [{ role: 'user', content: summaryPrompt(text, o.lang) }], maxTokens: 200, temperature: o.temperature === undefined ? undefined : Math.min(o.temperature, 0.7) });
+              summary = cleanStory(s.response.text).text.replace(/^(summary|tóm tắt)\s*:\s*/iu, '').replace(/\s*\n\s*/g, ' ');
+              usage = { inputTokens: usage.inputTokens + s.response.usage.inputTokens, outputTokens: usage.outputTokens + s.response.usage.outputTokens };
+              cost = cost === null || s.cost === null ? null : cost + s.cost;
+            } catch (e) {
+              if (isTransient(e) || !(e instanceof LlmError)) throw e;
+            }
+            if (!summary) {
+              ctx.noteAttempt(rid, id, 'request_failed', stripped);
+              last = 'request_failed';
+              continue;
+            }
+            // another slot may have been accepted while the summary was written
+            const dup = ctx.dedup.check(text);
+            if (dup) {
+              const why: RejectReason = dup.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate';
+              ctx.noteAttempt(rid, id, why, stripped);
+              last = why;
+              continue;
+            }
+          }
+          ctx.noteAttempt(rid, id, 'accepted', stripped);
+          const record: Record<string, unknown> = {
+            id,
+            story: text,
+            instruction: { 'prompt:': prompt, words: spec.words, features: spec.features },
+            summary,
+            source: r.model || o.model,
+            lang: o.lang,
+            seed: o.seed,
+            index,
+            attempt,
+            usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
+            cost,
+          };
+          return { record, text };
+        }
+        return { reason: last };
+      },
+    };
+  };
+
+  return runEngine({
+    out: o.out,
+    fingerprint,
+    target: o.count,
+    taskAt,
+    maxSlots: o.maxSlots ?? Math.ceil(o.count * 1.5) + 20,
+    provider: o.provider,
+    scheduler: o.scheduler,
+    prices: o.prices,
+    batch: o.batch,
+    dedup: o.dedup,
+    maxFailures: o.maxFailures,
+    label: 'generate',
+    quiet: o.quiet,
+    finish: async (journal: Journal) => {
+      journal.setMeta('word_list_sizes', JSON.stringify({ verbs: o.lists.verbs.length, nouns: o.lists.nouns.length, adjectives: o.lists.adjectives.length }));
+      await writeFileAtomic(join(o.out, 'stories.txt'), storiesText(journal.acceptedRecords()));
+      if (o.instruct) await writeFileAtomic(join(o.out, 'instruct.txt'), instructText(journal.acceptedRecords(), o.seed));
+      await writeReport(o.out, buildReport(journal));
+    },
+  });
+}

@@ -1,0 +1,370 @@
+// The byte-level BPE tokenizer: encode (specials → NFC → GPT-2 pre-tokens → cached merges), decode, save.
+import { writeFileAtomicSync } from '../util/atomic.ts';
+import { MergeTable } from './merge-table.ts';
+import { toHfJson } from './hf-json.ts';
+import { encodeMany } from './pool.ts';
+import { BYTE_CHARS, splitPretokens } from './pretokenize.ts';
+
+/** A special token such as `<|endoftext|>`: matched verbatim before normalization, never split or merged. */
+export interface SpecialToken {
+  id: number;
+  content: string;
+}
+
+/** The "top-K most frequent tokens" restriction of a base vocabulary (TinyStories paper, GPT-Neo top 10k). */
+export interface VocabRemap {
+  /** newToBase[newId] = base id; the fallback's entry is -1. */
+  newToBase: Int32Array;
+  /** New id every dropped base token maps to. */
+  fallbackId: number;
+  /** Text the fallback id decodes to. */
+  fallbackContent: string;
+  /** Share of corpus tokens kept when the remap was computed (0..1). */
+  coverage?: number;
+}
+
+/** Everything a Tokenizer is made of, as plain structured-cloneable data (sent to worker threads). */
+export interface TokenizerData {
+  /** Byte-level token strings of the base model by id (specials hold their content). */
+  tokens: string[];
+  /** Merges in rank order as (left id, right id) pairs. */
+  merges: Int32Array;
+  specials: SpecialToken[];
+  /** Unicode normalization applied before pre-tokenization ('NFC' for trained tokenizers, null for GPT-2). */
+  normalizer: 'NFC' | null;
+  remap?: VocabRemap;
+}
+
+const CACHE_LIMIT = 1 << 18;
+const MAX_CACHED_PIECE = 48;
+const encoder = new TextEncoder();
+
+/**
+ * A byte-level BPE tokenizer with GPT-2 pre-tokenization, compatible id-for-id with Hugging Face `tokenizers`.
+ * @example const tok = loadTokenizer('tokenizer.json'); tok.decode(tok.encode('Once upon a time')) === 'Once upon a time'
+ */
+export class Tokenizer {
+  readonly data: TokenizerData;
+  /** Number of ids (after a top-K remap: K). */
+  readonly vocabSize: number;
+  /** Id of `<|endoftext|>`, or -1 when the vocabulary has none. */
+  readonly eotId: number;
+  private readonly table: MergeTable;
+  private readonly byteIds: Int32Array;
+  private readonly tokenBytes: Uint8Array[];
+  private readonly specialsByContent: Map<string, number>;
+  private readonly baseToNew: Int32Array | undefined;
+  private cache = new Map<string, number[]>();
+  private scratch = new Int32Array(256);
+  private utf8 = new Uint8Array(1024);
+
+  constructor(data: TokenizerData) {
+    this.data = data;
+    const tokenIndex = new Map<string, number>();
+    data.tokens.forEach((t, id) => {
+      if (t !== undefined && !tokenIndex.has(t)) tokenIndex.set(t, id);
+    });
+    const specialIds = new Set(data.specials.map((s) => s.id));
+    for (const s of data.specials) tokenIndex.set(s.content, s.id);
+    this.byteIds = new Int32Array(256).fill(-1);
+    for (let b = 0; b < 256; b++) {
+      const id = tokenIndex.get(BYTE_CHARS[b]!);
+      if (id !== undefined && !specialIds.has(id)) this.byteIds[b] = id;
+    }
+    const nMerges = data.merges.length / 2;
+    const results = new Int32Array(nMerges);
+    for (let r = 0; r < nMerges; r++) {
+      const a = data.tokens[data.merges[2 * r]!];
+      const b = data.tokens[data.merges[2 * r + 1]!];
+      const id = a === undefined || b === undefined ? undefined : tokenIndex.get(a + b);
+      if (id === undefined) throw new Error(`merge ${r} (${a} ${b}) produces a token missing from the vocabulary`);
+      results[r] = id;
+    }
+    this.table = new MergeTable(data.merges, results);
+    this.tokenBytes = data.tokens.map((t, id) => {
+      if (specialIds.has(id) || t === undefined) return encoder.encode(t ?? '');
+      return byteLevelToBytes(t);
+    });
+    for (const s of data.specials) this.tokenBytes[s.id] = encoder.encode(s.content);
+    this.specialsByContent = new Map(data.specials.map((s) => [s.content, s.id]));
+    const eot = data.specials.find((s) => s.content === '<|endoftext|>')?.id ?? -1;
+    if (data.remap) {
+      const r = data.remap;
+      this.baseToNew = new Int32Array(data.tokens.length).fill(r.fallbackId);
+      r.newToBase.forEach((base, id) => {
+        if (base >= 0) this.baseToNew![base] = id;
+      });
+      this.vocabSize = r.newToBase.length;
+      this.eotId = eot < 0 ? -1 : this.baseToNew[eot]!;
+    } else {
+      this.vocabSize = data.tokens.length;
+      this.eotId = eot;
+    }
+  }
+
+  /** Token ids of `text` (special tokens in the text become their ids). */
+  encode(text: string): number[] {
+    const out: number[] = [];
+    this.encodeInto(text, out);
+    return out;
+  }
+
+  /**
+   * Encodes many texts; with `threads` > 1 and a large input, on worker threads (same ids as encode).
+   * @example const ids = await tok.encodeMany(stories, { threads: 2 });
+   */
+  encodeMany(texts: string[], opts: { threads?: number } = {}): Promise<Int32Array[]> {
+    return encodeMany(this, texts, opts);
+  }
+
+  /** Appends the ids of `text` to `out`. */
+  encodeInto(text: string, out: number[]): void {
+    const specials = this.data.specials;
+    if (specials.length === 0) {
+      this.encodeOrdinary(text, out);
+      return;
+    }
+    let pos = 0;
+    for (;;) {
+      // earliest special occurrence; at equal positions the longest one wins
+      let at = -1;
+      let which = '';
+      for (const s of specials) {
+        const k = text.indexOf(s.content, pos);
+        if (k >= 0 && (at < 0 || k < at || (k === at && s.content.length > which.length))) {
+          at = k;
+          which = s.content;
+        }
+      }
+      if (at < 0) break;
+      if (at > pos) this.encodeOrdinary(text.slice(pos, at), out);
+      out.push(this.mapId(this.specialsByContent.get(which)!));
+      pos = at + which.length;
+    }
+    if (pos < text.length) this.encodeOrdinary(pos === 0 ? text : text.slice(pos), out);
+  }
+
+  private mapId(baseId: number): number {
+    return this.baseToNew ? this.baseToNew[baseId]! : baseId;
+  }
+
+  private encodeOrdinary(raw: string, out: number[]): void {
+    const text = this.data.normalizer === 'NFC' ? raw.normalize('NFC') : raw;
+    const cache = this.cache;
+    splitPretokens(text, (start, end) => {
+      const piece = text.slice(start, end);
+      let ids = cache.get(piece);
+      if (ids === undefined) {
+        ids = this.bpePiece(piece);
+        if (piece.length <= MAX_CACHED_PIECE) {
+          if (cache.size >= CACHE_LIMIT) cache.clear();
+          cache.set(piece, ids);
+        }
+      }
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
+    });
+  }
+
+  /** BPE of one pre-token: its UTF-8 bytes, merged lowest rank first (leftmost on ties). */
+  private bpePiece(piece: string): number[] {
+    let n = piece.length * 3;
+    if (this.utf8.length < n) this.utf8 = new Uint8Array(n * 2);
+    n = encoder.encodeInto(piece, this.utf8).written;
+    if (this.scratch.length < n) this.scratch = new Int32Array(n * 2);
+    const sym = this.scratch;
+    for (let i = 0; i < n; i++) {
+      const id = this.byteIds[this.utf8[i]!]!;
+      if (id < 0) throw new Error(`the vocabulary has no token for byte ${this.utf8[i]}`);
+      sym[i] = id;
+    }
+    const len = n > 64 ? this.mergeLong(sym, n) : this.mergeShort(sym, n);
+    const ids = new Array<number>(len);
+    for (let i = 0; i < len; i++) ids[i] = this.mapId(sym[i]!);
+    return ids;
+  }
+
+  private mergeShort(sym: Int32Array, n: number): number {
+    const table = this.table;
+    let len = n;
+    while (len > 1) {
+      let bestRank = 0x7fffffff;
+      let bestPos = -1;
+      let bestSlot = -1;
+      for (let p = 0; p < len - 1; p++) {
+        const slot = table.find(sym[p]!, sym[p + 1]!);
+        if (slot >= 0) {
+          const r = table.rank(slot);
+          if (r < bestRank) {
+            bestRank = r;
+            bestPos = p;
+            bestSlot = slot;
+          }
+        }
+      }
+      if (bestPos < 0) break;
+      sym[bestPos] = table.result(bestSlot);
+      sym.copyWithin(bestPos + 1, bestPos + 2, len);
+      len--;
+    }
+    return len;
+  }
+
+  /** Same result as mergeShort in O(n log n): a linked list of symbols and a heap of (rank, position). */
+  private mergeLong(sym: Int32Array, n: number): number {
+    const table = this.table;
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
+    const alive = new Uint8Array(n).fill(1);
+    const heap: number[] = [];
+    const POS = 4294967296; // key = rank * 2^32 + position: lowest rank first, then leftmost
+    const push = (key: number) => {
+      heap.push(key);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (heap[p]! <= key) break;
+        heap[i] = heap[p]!;
+        i = p;
+      }
+      heap[i] = key;
+    };
+    const pop = (): number => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= heap.length) break;
+          const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
+          if (heap[c]! >= last) break;
+          heap[i] = heap[c]!;
+          i = c;
+        }
+        heap[i] = last;
+      }
+      return top;
+    };
+    const pairAt = (i: number) => {
+      const j = next[i]!;
+      if (j < 0) return;
+      const slot = table.find(sym[i]!, sym[j]!);
+      if (slot >= 0) push(table.rank(slot) * POS + i);
+    };
+    for (let i = 0; i < n - 1; i++) pairAt(i);
+    while (heap.length > 0) {
+      const key = pop();
+      const i = key % POS;
+      const rank = (key - i) / POS;
+      if (!alive[i]) continue;
+      const j = next[i]!;
+      if (j < 0) continue;
+      const slot = table.find(sym[i]!, sym[j]!);
+      if (slot < 0 || table.rank(slot) !== rank) continue; // stale entry
+      sym[i] = table.result(slot);
+      alive[j] = 0;
+      const k = next[j]!;
+      next[i] = k;
+      if (k >= 0) prev[k] = i;
+      if (prev[i]! >= 0) pairAt(prev[i]!);
+      pairAt(i);
+    }
+    let len = 0;
+    for (let i = 0; i >= 0 && i < n; i = next[i]!) sym[len++] = sym[i]!;
+    return len;
+  }
+
+  /** Text of `ids`; exact inverse of encode for NFC text. Invalid UTF-8 (cut multi-byte tokens) becomes U+FFFD. */
+  decode(ids: ArrayLike<number>): string {
+    return new TextDecoder().decode(this.decodeBytes(ids));
+  }
+
+  /** The raw bytes of `ids`. */
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) total += this.bytesOf(ids[i]!).length;
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const b = this.bytesOf(ids[i]!);
+      out.set(b, off);
+      off += b.length;
+    }
+    return out;
+  }
+
+  /** Text of one token on its own (a token holding part of a UTF-8 character gives U+FFFD; see StreamDecoder). */
+  decodeToken(id: number): string {
+    return new TextDecoder().decode(this.bytesOf(id));
+  }
+
+  /** Byte-level string of a token as in tokenizer.json (e.g. "Ġthe"), or the special's content. */
+  tokenString(id: number): string {
+    const base = this.baseId(id);
+    if (base < 0) return this.data.remap!.fallbackContent;
+    return this.data.tokens[base]!;
+  }
+
+  private baseId(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
+    }
+    return this.data.remap ? this.data.remap.newToBase[id]! : id;
+  }
+
+  private bytesOf(id: number): Uint8Array {
+    const base = this.baseId(id);
+    if (base < 0) return encoder.encode(this.data.remap!.fallbackContent);
+    return this.tokenBytes[base]!;
+  }
+
+  /** A streaming decoder: feed ids one by one, get text as soon as whole characters are complete. */
+  streamDecoder(): StreamDecoder {
+    return new StreamDecoder(this);
+  }
+
+  /** The Hugging Face tokenizer.json object (see hf-json.ts). */
+  toJSON(): object {
+    return toHfJson(this.data);
+  }
+
+  /** Writes tokenizer.json atomically. */
+  save(path: string): void {
+    writeFileAtomicSync(path, JSON.stringify(this.toJSON(), null, 2) + '\n');
+  }
+
+  /** Drops the pre-token cache (memory) — encode keeps working. */
+  clearCache(): void {
+    this.cache = new Map();
+  }
+}
+
+/** Decodes a stream of ids without splitting multi-byte characters across tokens. */
+export class StreamDecoder {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  constructor(private readonly tok: Tokenizer) {}
+  /** Text completed by this id ('' while a character is still partial). */
+  push(id: number): string {
+    return this.decoder.decode(this.tok.decodeBytes([id]), { stream: true });
+  }
+  /** Flushes a trailing partial character (as U+FFFD). */
+  end(): string {
+    return this.decoder.decode();
+  }
+}
+
+function byteLevelToBytes(t: string): Uint8Array {
+  const out = new Uint8Array(t.length);
+  let n = 0;
+  for (const ch of t) {
+    const b = BYTE_INDEX.get(ch);
+    if (b === undefined) return encoder.encode(t); // not byte-level (an added token): its UTF-8
+    out[n++] = b;
+  }
+  return out.subarray(0, n);
+}
+const BYTE_INDEX = new Map(BYTE_CHARS.map((c, b) => [c, b]));

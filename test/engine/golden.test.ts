@@ -1,0 +1,46 @@
+// Golden test: a tiny seeded model's logits, loss, every gradient tensor and its first 10 training losses must
+// match the stored fixtures (made by `npx tsx test/engine/make-golden.ts` from the reference backend).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRefBackend } from '../../src/engine/ref/index.ts';
+import { GOLDEN_MAGIC, GOLDEN_VERSION, type Golden, runGolden } from './golden-setup.ts';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+// Tolerances for the reference backend (same code, so near-exact; the slack covers Math.exp/tanh differences
+// across V8 versions). A change in summation order or precision of a kernel shows up here first.
+const TOL = { logits: 1e-5, loss: 1e-6, grad: 1e-4, train: 1e-5 };
+
+function maxRelToScale(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 1e-12;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let d = 0;
+  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
+  return d / scale;
+}
+
+for (const arch of ['gpt-neo', 'llama'] as const) {
+  test(`golden ${arch}: logits, loss, all gradients and 10 training losses reproduce the fixture`, () => {
+    const want = JSON.parse(readFileSync(join(dir, `golden-${arch}.json`), 'utf8')) as Golden;
+    assert.equal(want.magic, GOLDEN_MAGIC, 'not a golden fixture');
+    assert.equal(want.version, GOLDEN_VERSION, 'fixture version differs: regenerate with npx tsx test/engine/make-golden.ts');
+    const got = runGolden(arch, createRefBackend());
+    assert.deepEqual(got.config, want.config);
+    assert.deepEqual(got.inputs, want.inputs);
+    assert.deepEqual(got.targets, want.targets);
+    const dl = maxRelToScale(got.logits, want.logits);
+    assert.ok(dl <= TOL.logits, `logits differ by ${dl} (relative to max |logit|); first got ${got.logits.slice(0, 4)} want ${want.logits.slice(0, 4)}`);
+    assert.ok(Math.abs(got.loss - want.loss) <= TOL.loss * Math.abs(want.loss), `loss ${got.loss} vs ${want.loss}`);
+    assert.deepEqual(Object.keys(got.grads), Object.keys(want.grads));
+    for (const name of Object.keys(want.grads)) {
+      const d = maxRelToScale(got.grads[name]!, want.grads[name]!);
+      assert.ok(d <= TOL.grad, `${name}: gradient differs by ${d} (relative to the tensor's max |g|)`);
+    }
+    const dt = maxRelToScale(got.trainLosses, want.trainLosses);
+    assert.ok(dt <= TOL.train, `training losses ${got.trainLosses} vs ${want.trainLosses}`);
+    assert.ok(want.trainLosses[9]! < want.trainLosses[0]!, 'the stored run learns');
+  });
+}
