@@ -62,7 +62,7 @@ function softmaxRows(attb: usize, T: i32, window: i32, scale: f32): void {
     const lo = rowLo(i, window), hi = i + 1;
     let mv = f32x4.splat(-Infinity);
     let j = lo;
-    for (; j + 4 <= hi; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
+    for (; j + 4 <= hi; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2)));
     let m = hmax(mv);
     for (; j < hi; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
     const ms = f32x4.splat(m * scale);

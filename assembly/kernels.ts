@@ -421,7 +421,7 @@ export function crossentropy_softmax_forward(losses: usize, probs: usize, logits
     const tgt = load<i32>(targets + (<usize>n << 2));
     let mv = f32x4.splat(-Infinity);
     let j = 0;
-    for (; j + 4 <= V; j += 4) mv = f32x4.max(mv, v128.load(l + (<usize>j << 2)));
+    for (; j + 4 <= V; j += 4) mv = f32x4.pmax(mv, v128.load(l + (<usize>j << 2)));
     let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (; j < V; j++) m = max(m, load<f32>(l + (<usize>j << 2)));
     const lt: f32 = tgt >= 0 ? load<f32>(l + (<usize>tgt << 2)) : 0;

@@ -105,7 +105,7 @@ interface GenerateFlags extends ProviderFlags {
   maxSlots?: string;
   minWords: string;
   maxWords: string;
-  maxOov: string;
+  maxOov?: string;
   requireWords: boolean;
   dedupThreshold: string;
   show: string;
@@ -128,7 +128,7 @@ export function register(program: Command): void {
     .option('--max-slots <n>', 'give up after this many prompts (default 1.5 x count + 20)')
     .option('--min-words <n>', 'shortest story kept', '40')
     .option('--max-words <n>', 'longest story kept', '1000')
-    .option('--max-oov <share>', 'largest share of words outside the vocabulary (1 = off)', '0.35')
+    .option('--max-oov <share>', 'largest share of words outside the vocabulary (default 0.3 en, 0.5 vi; 1 = off)')
     .option('--no-require-words', 'keep stories that miss one of the three words')
     .option('--dedup-threshold <j>', 'MinHash Jaccard at which a story is a near duplicate', '0.8')
     .option('--show <n>', 'prompts printed by --dry-run', '5');

@@ -51,6 +51,7 @@ export function register(program: Command): void {
         const settings = resolveSettings(TrainSettingsSchema, { file: opts.config ?? null, explicit: { ...flagValues, ...explicit } });
         result = await train(settings, { handleSignals: true });
       }
+      if (result.seconds === 0) return; // nothing left to train (the trainer said so)
       const val = result.valLoss !== null ? `, val loss ${result.valLoss.toFixed(3)}` : '';
       const how = result.reason === 'interrupted' ? 'stopped by Ctrl-C at' : result.reason === 'time' ? 'time budget reached at' : 'finished';
       process.stderr.write(

@@ -75,6 +75,8 @@ export interface DownloadOptions {
   maxResumes?: number;
   /** Abort a transfer that receives nothing for this long (default 60 s). */
   idleTimeoutMs?: number;
+  /** Wait this long times the attempt number before resuming a cut transfer (default 1000 ms). */
+  retryDelayMs?: number;
 }
 
 interface PartMeta {
@@ -110,6 +112,7 @@ export async function downloadHf(spec: string | HfFileSpec, opts: DownloadOption
   const label = `download ${file.owner}/${file.repo}/${file.path}`;
   let progress: Progress | undefined;
   let cuts = 0;
+  const pause = () => new Promise((r) => setTimeout(r, (opts.retryDelayMs ?? 1000) * cuts));
   for (;;) {
     let meta: PartMeta | undefined;
     try {
@@ -131,6 +134,7 @@ export async function downloadHf(spec: string | HfFileSpec, opts: DownloadOption
       if (e instanceof UserError) throw e;
       if (cuts < maxResumes && offset > 0) {
         cuts++;
+        await pause();
         continue;
       }
       throw offlineError(url, dest, e);
@@ -185,6 +189,7 @@ export async function downloadHf(spec: string | HfFileSpec, opts: DownloadOption
       await fh.close();
       if (cuts < maxResumes) {
         cuts++;
+        await pause();
         continue;
       }
       throw new UserError(`${url}: the transfer was cut ${cuts + 1} times (${errorText(e)}); ${written} bytes kept in ${part}, run again to resume`);
@@ -194,6 +199,7 @@ export async function downloadHf(spec: string | HfFileSpec, opts: DownloadOption
     if (total !== undefined && written < total) {
       if (cuts < maxResumes) {
         cuts++;
+        await pause();
         continue;
       }
       throw new UserError(`${url}: the server closed the transfer at ${written} of ${total} bytes ${cuts + 1} times; run again to resume`);

@@ -63,15 +63,3 @@ export async function* splitStream(
   }
   yield pending;
 }
-
-/** Yields the lines of a chunk stream without their `\n` (a final line without newline included; `\r` kept). */
-export async function* splitLines(chunks: AsyncIterable<string>): AsyncGenerator<string> {
-  let first = true;
-  let last: string | undefined;
-  for await (const piece of splitStream(chunks, '\n')) {
-    if (last !== undefined) yield last;
-    last = piece;
-    first = false;
-  }
-  if (!first && last !== undefined && last.length > 0) yield last;
-}

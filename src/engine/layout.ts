@@ -1,5 +1,5 @@
 // Ordered size tables: the parameter table (HF names, shapes, init, weight decay) and the activation table.
-import type { ResolvedConfig } from './config.ts';
+import { type ModelConfig, type ResolvedConfig, resolveConfig } from './config.ts';
 
 /** How a parameter (or a packed part of one) is initialised. */
 export type Init = { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' };
@@ -46,7 +46,8 @@ export interface InitOptions {
  * llama2.c (wo = o_proj and w3 = up_proj); for gpt-neo GPT-2's rule (out_proj and c_proj), which HF's GPTNeo
  * `_init_weights` does not apply — pass scaleResidual: false for plain HF GPT-Neo init.
  */
-export function paramTable(cfg: ResolvedConfig, init: InitOptions = {}): ParamSpec[] {
+export function paramTable(config: ModelConfig | ResolvedConfig, init: InitOptions = {}): ParamSpec[] {
+  const cfg = 'source' in config ? config : resolveConfig(config);
   const std = init.std ?? 0.02;
   const resStd = (init.scaleResidual ?? true) ? std / Math.sqrt(2 * cfg.nLayers) : std;
   const normal: Init = { kind: 'normal', std };

@@ -263,6 +263,15 @@ interface Run {
   decay: boolean;
 }
 
+interface AdamRun {
+  p: F32;
+  g: F32;
+  m: F32;
+  v: F32;
+  n: number;
+  decay: boolean;
+}
+
 /**
  * A GPT-Neo or llama model whose tensors live in a Backend's memory.
  * Example: `const m = new Model(presetConfig('1M', { vocabSize: 4096 }), createRefBackend(), { seed: 1 });
@@ -293,7 +302,7 @@ export class Model {
   private logitsValid = false;
   private probsValid = false;
   private readonly keepLogits: boolean;
-  private adamViews: Array<{ p: F32; g: F32; m: F32; v: F32; n: number; decay: boolean }> | null = null;
+  private adamViews: { plain?: AdamRun[]; emb?: AdamRun[] } = {};
   private runsPlain: Run[];
   private runsEmb: Run[];
 
@@ -523,17 +532,18 @@ export class Model {
   }
 
   /** Views per weight-decay run, made once (no allocation per step). */
-  private adamRuns(decayEmbeddings: boolean): Array<{ p: F32; g: F32; m: F32; v: F32; n: number; decay: boolean }> {
-    const runs = decayEmbeddings ? this.runsEmb : this.runsPlain;
-    if (!this.adamViews || this.adamViews.length !== runs.length || this.adamViews.some((v, i) => v.decay !== runs[i]!.decay || v.n !== runs[i]!.n)) {
-      const { m, v } = this.optimizerState();
-      const g = this.grads;
-      this.adamViews = runs.map((r) => {
-        const e = r.offset + r.n;
-        return { p: this.params.subarray(r.offset, e), g: g.subarray(r.offset, e), m: m.subarray(r.offset, e), v: v.subarray(r.offset, e), n: r.n, decay: r.decay };
-      });
-    }
-    return this.adamViews;
+  private adamRuns(decayEmbeddings: boolean): AdamRun[] {
+    const key = decayEmbeddings ? 'emb' : 'plain';
+    const cached = this.adamViews[key];
+    if (cached) return cached;
+    const { m, v } = this.optimizerState();
+    const g = this.grads;
+    const made = (decayEmbeddings ? this.runsEmb : this.runsPlain).map((r) => {
+      const e = r.offset + r.n;
+      return { p: this.params.subarray(r.offset, e), g: g.subarray(r.offset, e), m: m.subarray(r.offset, e), v: v.subarray(r.offset, e), n: r.n, decay: r.decay };
+    });
+    this.adamViews[key] = made;
+    return made;
   }
 
   private decayRuns(decayEmbeddings: boolean): Run[] {

@@ -30,8 +30,13 @@ export interface BatchResult {
 export interface BatchClient {
   readonly name: string;
   submit(items: BatchItem[], key: string): Promise<string>;
-  /** The remote id of a batch submitted earlier with this key, if the provider can tell (OpenAI metadata). */
-  findByKey(key: string): Promise<string | undefined>;
+  /**
+   * The remote id of a batch submitted earlier with this key: exact for OpenAI (metadata); for Anthropic a candidate
+   * (created after `hint.createdAfter` with the same request count) that the caller must verify against the results.
+   */
+  findByKey(key: string, hint?: { createdAfter: number; count: number }): Promise<string | undefined>;
+  /** True when findByKey answers exactly (no need to verify the results' ids). */
+  readonly exactFind: boolean;
   status(id: string): Promise<BatchStatus>;
   results(id: string): Promise<BatchResult[]>;
 }
@@ -39,6 +44,7 @@ export interface BatchClient {
 /** OpenAI Batch API over /v1/chat/completions. */
 export class OpenAIBatchClient implements BatchClient {
   readonly name = 'openai';
+  readonly exactFind = true;
   constructor(private readonly provider: OpenAIProvider) {}
 
   /** The JSONL request file body. */
@@ -125,9 +131,10 @@ export class OpenAIBatchClient implements BatchClient {
   }
 }
 
-/** Anthropic Message Batches. It has no metadata, so findByKey cannot recover a batch lost between create and journal. */
+/** Anthropic Message Batches. They carry no metadata, so findByKey matches on creation time and request count. */
 export class AnthropicBatchClient implements BatchClient {
   readonly name = 'anthropic';
+  readonly exactFind = false;
   constructor(private readonly provider: AnthropicProvider) {}
 
   async submit(items: BatchItem[]): Promise<string> {
@@ -141,8 +148,21 @@ export class AnthropicBatchClient implements BatchClient {
     }
   }
 
-  async findByKey(): Promise<string | undefined> {
-    return undefined;
+  async findByKey(_key: string, hint?: { createdAfter: number; count: number }): Promise<string | undefined> {
+    if (!hint) return undefined;
+    try {
+      let seen = 0;
+      for await (const b of this.provider.client.messages.batches.list({ limit: 100 })) {
+        const created = Date.parse(b.created_at);
+        // newest first: stop once batches are older than the intent (minus clock skew)
+        if (created < hint.createdAfter - 120_000 || ++seen > 500) break;
+        const n = b.request_counts;
+        if (n.processing + n.succeeded + n.errored + n.canceled + n.expired === hint.count) return b.id;
+      }
+      return undefined;
+    } catch (e) {
+      throw toLlmErrorAnthropic(e);
+    }
   }
 
   async status(id: string): Promise<BatchStatus> {

@@ -87,10 +87,13 @@ export class OpenAIProvider implements ChatProvider {
       let finishReason: string = 'stop';
       let usage = { inputTokens: 0, outputTokens: 0 };
       let sawFinish = false;
+      let refusal = '';
       for await (const chunk of stream) {
         model = chunk.model || model;
         const ch = chunk.choices?.[0];
         if (ch?.delta?.content) text += ch.delta.content;
+        const r = (ch?.delta as { refusal?: string | null } | undefined)?.refusal;
+        if (r) refusal += r;
         if (ch?.finish_reason) {
           finishReason = ch.finish_reason;
           sawFinish = true;
@@ -98,6 +101,7 @@ export class OpenAIProvider implements ChatProvider {
         if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
       }
       if (!sawFinish) throw new LlmError('stream ended without a finish_reason', 'bad_response');
+      if (refusal) return { text: text || refusal, usage, model, finishReason: 'refusal' };
       return { text, usage, model, finishReason };
     } catch (err) {
       throw toLlmError(err);

@@ -3,7 +3,7 @@
 // to the output after their commit, and the output is rebuilt from the journal at start and end.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BatchClient, BatchItem } from '../llm/batch.ts';
+import { OpenAIBatchClient, type BatchClient, type BatchItem } from '../llm/batch.ts';
 import type { PriceTable } from '../llm/pricing.ts';
 import { Scheduler, type SchedulerOptions } from '../llm/scheduler.ts';
 import type { ChatProvider, ChatRequest } from '../llm/types.ts';
@@ -137,7 +137,7 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
     const scheduler = new Scheduler(opts.provider, opts.scheduler);
     let active = 0;
     let loopError: ((e: unknown) => void) | undefined;
-    const batch = opts.batch ? new BatchCaller(journal, opts.batch, opts.prices, () => active, (e) => loopError?.(e), opts.quiet) : undefined;
+    const batch = opts.batch ? new BatchCaller(journal, opts.out, opts.batch, opts.prices, () => active, (e) => loopError?.(e), opts.quiet) : undefined;
     if (batch) await batch.resume();
     let costSoFar = 0;
     const ctx: SlotContext = {
@@ -181,7 +181,8 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
         }
       };
       const launch = () => {
-        const windowSize = batch ? (opts.batch!.maxPerBatch ?? 50_000) : concurrency * 2 + 8;
+        // Batch mode: up to four full batches go out together (the providers run batches in parallel).
+        const windowSize = batch ? (opts.batch!.maxPerBatch ?? 50_000) * 4 : concurrency * 2 + 8;
         while (!exhausted && failures < maxFailures && accepted + active < opts.target && active < windowSize) {
           if (index >= opts.maxSlots) {
             exhausted = `slot budget of ${opts.maxSlots} used (raise --max-slots)`;
@@ -254,6 +255,7 @@ class BatchCaller {
   private seq = 0;
   constructor(
     private readonly journal: Journal,
+    private readonly out: string,
     private readonly settings: BatchSettings,
     private readonly prices: PriceTable,
     private readonly active: () => number,
@@ -284,15 +286,17 @@ class BatchCaller {
   async resume(): Promise<void> {
     for (const b of this.journal.batches(['intent', 'submitted'])) {
       let remote = b.remoteId;
+      let verify = false;
       if (!remote) {
-        remote = (await this.settings.client.findByKey(b.key)) ?? null;
+        remote = (await this.settings.client.findByKey(b.key, { createdAfter: b.createdAt ?? 0, count: b.ids.length })) ?? null;
         if (!remote) {
           this.journal.setBatchState(b.key, 'failed');
           continue;
         }
+        verify = !this.settings.client.exactFind;
         this.journal.setBatchState(b.key, 'submitted', remote);
       }
-      await this.waitAndIngest(b.key, remote, new Map(b.ids.map((id) => [id, undefined])));
+      await this.waitAndIngest(b.key, remote, new Map(b.ids.map((id) => [id, undefined])), verify);
     }
   }
 
@@ -319,6 +323,8 @@ class BatchCaller {
   private async submit(chunk: Array<[string, { req: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void }]>): Promise<void> {
     const key = `b${this.seq++}-${chunk[0]![0]}`;
     const items: BatchItem[] = chunk.map(([customId, p]) => ({ customId, request: p.req }));
+    // The request file is kept (OpenAI Batch JSONL form) as the record of what was sent.
+    await writeFileAtomic(join(this.out, 'batches', `${key}.jsonl`), OpenAIBatchClient.requestFile(items));
     // Intent first: a crash between create and the next write is found again by key (OpenAI metadata).
     this.journal.putBatch({ key, remoteId: null, state: 'intent', ids: items.map((i) => i.customId) });
     const remote = await this.settings.client.submit(items, key);
@@ -331,6 +337,7 @@ class BatchCaller {
     key: string,
     remote: string,
     waiters: Map<string, { req?: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void } | undefined>,
+    verify = false,
   ): Promise<void> {
     const progress = new Progress({ label: `batch ${remote}`, quiet: this.quiet, unit: 'req' });
     for (;;) {
@@ -346,6 +353,11 @@ class BatchCaller {
     }
     progress.done();
     const results = await this.settings.client.results(remote);
+    // A batch found by a heuristic (Anthropic) is ours only if every result id is one we sent.
+    if (verify && !results.every((r) => waiters.has(r.customId))) {
+      this.journal.setBatchState(key, 'failed');
+      return;
+    }
     const commits: Promise<void>[] = [];
     const got = new Map<string, JournaledCall | string>();
     for (const r of results) {

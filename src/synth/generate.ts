@@ -75,7 +75,7 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
   const fingerprint = {
     kind: 'generate', provider: o.providerName, model: o.model, lang: o.lang, seed: o.seed, temperature: o.temperature ?? null,
     maxTokens: o.maxTokens, instruct: o.instruct, template: o.templateName, templateHash: hashOf(o.template), features: o.features.name,
-    wordsHash: hashOf(o.lists), batch: Boolean(o.batch),
+    wordsHash: hashOf(o.lists),
   };
 
   const taskAt = (index: number): SlotTask => {

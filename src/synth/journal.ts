@@ -30,6 +30,8 @@ export interface JournaledBatch {
   remoteId: string | null;
   state: 'intent' | 'submitted' | 'ingested' | 'failed';
   ids: string[];
+  /** ms since epoch, when the intent was written. */
+  createdAt?: number;
 }
 
 type Op = () => void;
@@ -152,8 +154,8 @@ export class Journal {
   }
 
   batches(states: JournaledBatch['state'][]): JournaledBatch[] {
-    const rows = this.db.prepare(`SELECT key, remote_id, state, ids FROM batches WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at`).all(...states) as Array<{ key: string; remote_id: string | null; state: JournaledBatch['state']; ids: string }>;
-    return rows.map((r) => ({ key: r.key, remoteId: r.remote_id, state: r.state, ids: JSON.parse(r.ids) as string[] }));
+    const rows = this.db.prepare(`SELECT key, remote_id, state, ids, created_at FROM batches WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at`).all(...states) as Array<{ key: string; remote_id: string | null; state: JournaledBatch['state']; ids: string; created_at: number }>;
+    return rows.map((r) => ({ key: r.key, remoteId: r.remote_id, state: r.state, ids: JSON.parse(r.ids) as string[], createdAt: r.created_at }));
   }
 
   private enqueue(op: Op): void {

@@ -93,7 +93,7 @@ export function formatReport(r: RunReport): string {
   const pct = (n: number, d: number) => (d ? ` (${((100 * n) / d).toFixed(1)}%)` : '');
   const lines: string[] = [];
   const fp = r.fingerprint;
-  lines.push(`run: ${fp.kind ?? '?'} ${fp.provider ?? ''}/${fp.model ?? ''} lang=${fp.lang ?? '?'} seed=${fp.seed ?? '?'}${fp.instruct ? ' instruct' : ''}${fp.batch ? ' batch' : ''}`);
+  lines.push(`run: ${fp.kind ?? '?'} ${fp.provider ?? ''}/${fp.model ?? ''} lang=${fp.lang ?? '?'} seed=${fp.seed ?? '?'}${fp.instruct ? ' instruct' : ''}`);
   lines.push(`records: ${r.accepted} accepted of ${r.target} wanted; ${r.rejectedSlots} slots given up`);
   const totalAttempts = Object.values(r.attempts).reduce((a, b) => a + b, 0);
   lines.push(`attempts: ${totalAttempts} story responses checked, ${r.attempts.accepted ?? 0} accepted${pct(r.attempts.accepted ?? 0, totalAttempts)}`);

@@ -74,7 +74,7 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
   const attempts = o.attemptsPerSlot ?? 2;
   const fingerprint = {
     kind: 'translate', provider: o.providerName, model: o.model, to: o.to, lang: o.to, temperature: o.temperature ?? null, maxTokens: o.maxTokens,
-    input: createHash('sha256').update(readFileSync(o.input)).digest('hex').slice(0, 16), batch: Boolean(o.batch),
+    input: createHash('sha256').update(readFileSync(o.input)).digest('hex').slice(0, 16),
   };
   const taskAt = (i: number): SlotTask | undefined => {
     if (i >= n) return undefined;

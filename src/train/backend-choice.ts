@@ -6,8 +6,21 @@ import { UserError } from '../util/errors.ts';
 
 export type BackendKind = 'auto' | 'wasm' | 'ref';
 
-// A variable specifier: the WASM backend is built separately (npm run build) and may be absent in a checkout.
-const WASM_MODULE = '../engine/wasm/index.ts';
+// Variable specifiers: the WASM backend (and its build/*.wasm) may be absent in a checkout.
+const WASM_MODULES = ['../engine/wasm/node.ts', '../engine/wasm/index.ts'];
+
+async function loadWasmFactory(): Promise<(o: { threads: number }) => Backend | Promise<Backend>> {
+  let last: unknown = new Error('no WASM backend module');
+  for (const spec of WASM_MODULES) {
+    try {
+      const mod = (await import(spec)) as { createWasmBackend?: (o: { threads: number }) => Backend | Promise<Backend> };
+      if (typeof mod.createWasmBackend === 'function') return mod.createWasmBackend;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
 
 /**
  * Opens a backend. 'auto' tries WASM (threads: 0 = all cores) and falls back to the reference with a note on
@@ -17,9 +30,8 @@ export async function openBackend(kind: BackendKind, threads: number, log: (line
   if (kind === 'ref') return createRefBackend();
   const n = threads > 0 ? threads : availableParallelism();
   try {
-    const mod = (await import(WASM_MODULE)) as { createWasmBackend?: (o: { threads: number }) => Backend | Promise<Backend> };
-    if (typeof mod.createWasmBackend !== 'function') throw new Error('src/engine/wasm/index.ts has no createWasmBackend');
-    return await mod.createWasmBackend({ threads: n });
+    const create = await loadWasmFactory();
+    return await create({ threads: n });
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
     if (kind === 'wasm') throw new UserError(`--backend=wasm: the WASM backend did not load (${why}); run \`npm run build\` or use --backend=ref`);

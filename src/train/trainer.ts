@@ -4,7 +4,7 @@
 // data cursor, RNG state, total steps) or a pure function of it (the learning rate, the window order), so a run
 // resumed from a checkpoint computes the same loss curve, bit for bit, as one that was never interrupted.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fromHfConfig, readModelConfigFile, toHfConfig } from '../checkpoint/hf-config.ts';
 import { type LoadedCheckpoint, type TrainState, loadLatestCheckpoint, saveBest, saveCheckpoint, writeRunFiles } from '../checkpoint/run-dir.ts';
 import type { NamedTensor } from '../checkpoint/safetensors.ts';
@@ -14,7 +14,7 @@ import { exportHfTensors, importHfTensors } from '../engine/hf.ts';
 import { InferenceSession } from '../engine/inference.ts';
 import { Model } from '../engine/model.ts';
 import { readDocuments } from '../data/read.ts';
-import { MANIFEST, type TokenShards, type TokenSplit, openShards, tokenizeToShards } from '../data/shards.ts';
+import { MANIFEST, type TokenShards, type TokenSplit, openShards, splitOf, tokenizeToShards } from '../data/shards.ts';
 import { loadTokenizer } from '../tokenizer/hf-json.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { trainBpe } from '../tokenizer/train.ts';
@@ -26,7 +26,7 @@ import { generateText } from '../sample/generate.ts';
 import { openBackend } from './backend-choice.ts';
 import { RESUME_MUTABLE, type TrainSettings, TrainSettingsSchema } from './config.ts';
 import { DataOrder } from './data-order.ts';
-import { type MetricsRecord, appendJsonLine, truncateJsonLines } from './metrics.ts';
+import { type MetricsRecord, appendJsonLine, readJsonLines, truncateJsonLines } from './metrics.ts';
 import { learningRate } from './schedule.ts';
 import { formatSettings, validateSettings } from './settings.ts';
 
@@ -82,9 +82,11 @@ function isShardDir(path: string): boolean {
   return existsSync(join(path, MANIFEST));
 }
 
-async function* firstDocs(src: string, limit: number): AsyncGenerator<string> {
+/** The first `limit` training-split documents (the validation split is kept out of the tokenizer too). */
+async function* firstTrainDocs(src: string, limit: number, seed: number, valFraction: number): AsyncGenerator<string> {
   let n = 0;
   for await (const d of readDocuments(src, { download: { quiet: false } })) {
+    if (splitOf(d, seed, valFraction) !== 'train') continue;
     yield d;
     if (limit > 0 && ++n >= limit) return;
   }
@@ -172,7 +174,7 @@ interface Prepared {
 
 async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise<Prepared> {
   if (s.steps !== null && s.minutes !== null) throw new UserError('give --steps or --minutes, not both');
-  const runDir = resolve(s.out ?? defaultRunDir(s.preset));
+  const runDir = resolve(s.out ?? defaultRunDir(s.modelConfig ? basename(s.modelConfig).replace(/\.json$/, '') : s.preset));
   if (existsSync(join(runDir, 'train_config.json'))) {
     throw new UserError(`${runDir} already holds a run; continue it with --resume ${s.out ?? runDir} or choose another --out`);
   }
@@ -188,7 +190,7 @@ async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise
   } else {
     const t0 = performance.now();
     if (!s.quiet) log(`training a ${s.vocabSize}-token BPE tokenizer on ${s.tokenizerDocs > 0 ? `up to ${s.tokenizerDocs} documents of ` : ''}${s.data}`);
-    tokenizer = await trainBpe(firstDocs(s.data, s.tokenizerDocs), { vocabSize: s.vocabSize, specialTokens: ['<|endoftext|>'] });
+    tokenizer = await trainBpe(firstTrainDocs(s.data, s.tokenizerDocs, s.seed, s.valFraction), { vocabSize: s.vocabSize, specialTokens: ['<|endoftext|>'] });
     if (!s.quiet) log(`tokenizer: ${tokenizer.vocabSize} tokens in ${formatSeconds((performance.now() - t0) / 1000)}`);
   }
   if (tokenizer.eotId < 0) throw new UserError('the tokenizer has no <|endoftext|> token, which training needs between stories');
@@ -235,7 +237,7 @@ async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings
   return { runDir, settings: s, tokenizer, shards, modelConfig, checkpoint, T };
 }
 
-/** Seconds per optimizer step, measured on two forward+backward passes over the first batch (no update). */
+/** Seconds per optimizer step: the faster of two forward+backward passes over the first batch after a warmup pass (no update). */
 function measureStepSeconds(model: Model, split: TokenSplit, B: number, T: number, accum: number): number {
   const x = new Int32Array(B * T);
   const y = new Int32Array(B * T);
@@ -246,12 +248,12 @@ function measureStepSeconds(model: Model, split: TokenSplit, B: number, T: numbe
     y.set(w.subarray(1), b * T);
   }
   let best = Infinity;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     model.zeroGrad();
     model.forward(x, y, B, T);
     model.backward();
-    best = Math.min(best, (performance.now() - t0) / 1000);
+    if (i > 0) best = Math.min(best, (performance.now() - t0) / 1000);
   }
   model.zeroGrad();
   return best * accum;
@@ -299,6 +301,11 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
     const schedule = { lr: s.lr, lrSchedule: s.lrSchedule, warmupSteps: warmup, minLrRatio: s.minLrRatio };
 
     const tokensPerStep = B * T * s.gradAccum;
+    if (state.step >= totalSteps) {
+      log(`${runDir} is already at step ${state.step} of ${totalSteps}; pass a larger --steps (or --minutes) to train on`);
+      const last = readJsonLines<MetricsRecord>(join(runDir, 'metrics.jsonl')).at(-1);
+      return { runDir, step: state.step, totalSteps, loss: last?.loss ?? NaN, valLoss: state.lastValLoss, bestValLoss: state.bestValLoss, reason: 'done', seconds: 0, tokensPerSecond: 0, backend: backend.name };
+    }
     if (io.printConfig ?? !s.quiet) {
       log(`run ${runDir}`);
       log(formatSettings(s as unknown as Record<string, unknown>));
@@ -334,7 +341,11 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
     };
     io.signal?.addEventListener('abort', onAbort);
     const startStep = state.step;
-    const progress = new Progress({ label: 'train', total: Math.max(1, totalSteps - startStep), unit: 'steps', quiet: s.quiet, stream: io.progressStream });
+    const progressOpts = { label: 'train', total: Math.max(1, totalSteps - startStep), unit: 'steps', quiet: s.quiet, stream: io.progressStream };
+    const progress = new Progress(progressOpts);
+    // --minutes: the step count is re-set from the real pace (validation and checkpoints included) when 10%, 25%
+    // and 50% of the budget have passed, so the cosine ends when the budget does. Saved with the next checkpoint.
+    const calibrations = measured === null ? [] : [0.1, 0.25, 0.5];
     const say = (line: string) => {
       if (!s.quiet && (io.progressStream ?? process.stderr).isTTY) (io.progressStream ?? process.stderr).write('\r\x1b[2K');
       log(line);
@@ -384,7 +395,7 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
           wall_s: Math.round((wallBase + (performance.now() - sessionStart) / 1000) * 1000) / 1000,
           tokens: state.tokens,
         };
-        const last = state.step === totalSteps;
+        const last = state.step >= totalSteps;
         if ((s.valEvery > 0 && state.step % s.valEvery === 0) || last) {
           const val = validationLoss(model, shards.val, B, T, s.valBatches);
           if (val !== null) {
@@ -405,7 +416,16 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
           appendJsonLine(join(runDir, 'samples.jsonl'), { step: state.step, prompt: s.samplePrompt, text });
           if (!s.quiet) say(`step ${state.step} sample: ${s.samplePrompt}${text.replace(/\s+/g, ' ')}`);
         }
-        if (s.minutes !== null && measured !== null && (performance.now() - sessionStart) / 1000 > s.minutes * 60 * 1.25 + 30) stop ??= 'time';
+        const elapsed = (performance.now() - sessionStart) / 1000;
+        if (calibrations.length && state.step - startStep >= 3 && elapsed >= calibrations[0]! * s.minutes! * 60) {
+          calibrations.shift();
+          const perStep = elapsed / (state.step - startStep);
+          totalSteps = Math.max(state.step + 1, state.step + Math.floor((s.minutes! * 60 - elapsed) / perStep));
+          state.totalSteps = totalSteps;
+          schedule.warmupSteps = effectiveWarmup(s, totalSteps);
+          progressOpts.total = Math.max(1, totalSteps - startStep);
+        }
+        if (s.minutes !== null && measured !== null && elapsed > s.minutes * 60 * 1.25 + 30) stop ??= 'time';
         if (last || stop || (s.checkpointEvery > 0 && state.step % s.checkpointEvery === 0)) checkpoint();
         const tps = Math.round(tokensPerStep / stepSeconds);
         progress.update(state.step - startStep, `step ${state.step}/${totalSteps} loss ${lastLoss.toFixed(3)}${state.lastValLoss !== null ? ` val ${state.lastValLoss.toFixed(3)}` : ''} ${formatRate(tps)} tok/s`);

@@ -12,7 +12,7 @@ import { startMockHub, sha256, type MockHub } from './mock-hub.ts';
 
 let hub: MockHub;
 let cache: string;
-const quiet = { quiet: true };
+const quiet = { quiet: true, retryDelayMs: 0 };
 
 function stories(n: number, tag: string): Buffer {
   const parts: string[] = [];
@@ -31,17 +31,21 @@ before(async () => {
     'roneneldan/TinyStories/main/cut.txt': { content: big, cutAfter: 70_000, cutTimes: 2 },
     'roneneldan/TinyStories/main/bad.txt': { content: small, etag: sha256('something else') },
     'roneneldan/TinyStories/main/flaky.txt': { content: big, cutAfter: 30_000, cutTimes: 100 },
+    'roneneldan/TinyStories/main/stall.txt': { content: big, stallAfter: 20_000 },
     'roneneldan/TinyStories/main/norange.txt': { content: big, noRange: true, cutAfter: 50_000 },
   });
   process.env.TINYSTORIES_HF_ENDPOINT = hub.endpoint;
 });
 
+const caches: string[] = [];
 after(async () => {
   await hub.close();
+  for (const c of caches) rmSync(c, { recursive: true, force: true });
 });
 
 beforeEach(() => {
   cache = mkdtempSync(join(tmpdir(), 'ts-hf-cache-'));
+  caches.push(cache);
   process.env.TINYSTORIES_CACHE = cache;
   hub.log.length = 0;
 });
@@ -110,9 +114,19 @@ test('a transfer cut mid-way is resumed with Range requests until complete', asy
   assert.deepEqual(hubHits.map((l) => l.range), [undefined, cdn[1]!.range, cdn[2]!.range]);
 });
 
+test('a stalled transfer is abandoned after the idle timeout and resumed', async () => {
+  const t0 = performance.now();
+  const p = await downloadHf('hf:roneneldan/TinyStories/stall.txt', { ...quiet, idleTimeoutMs: 300 });
+  assert.equal(sha256(readFileSync(p)), sha256(big));
+  assert.ok(performance.now() - t0 >= 300);
+  const cdn = hub.log.filter((l) => l.url.startsWith('/cdn/'));
+  assert.equal(cdn.length, 2);
+  assert.match(cdn[1]!.range!, /^bytes=[1-9]\d*-$/);
+});
+
 test('when resumes run out the partial file is kept and the error says to run again', async () => {
   const dest = hfCachePath(parseHfSpec('hf:roneneldan/TinyStories/flaky.txt'));
-  await assert.rejects(downloadHf('hf:roneneldan/TinyStories/flaky.txt', { quiet: true, maxResumes: 1 }), (e: Error) => {
+  await assert.rejects(downloadHf('hf:roneneldan/TinyStories/flaky.txt', { ...quiet, maxResumes: 1 }), (e: Error) => {
     assert.ok(e instanceof UserErrorLike);
     assert.match(e.message, /cut 2 times .*run again to resume/);
     return true;

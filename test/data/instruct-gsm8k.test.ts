@@ -1,7 +1,7 @@
 // TinyStoriesInstruct records (typed parse, byte-for-byte write-back, edits) and GSM8K records (final answers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -127,6 +127,7 @@ test('GSM8K: final answers with thousands commas, negatives and decimals', async
   const back = [];
   for await (const g of readGsm8k(join(dir, 'g.jsonl'))) back.push(g);
   assert.deepEqual(back, [{ question: 'Janet’s ducks lay 16 eggs.', answer: 'x\n#### 18', finalAnswer: 18 }]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const GSM = '/work/shared/data/gsm8k';

@@ -14,6 +14,8 @@ export interface MockHubFile {
   /** Cut each of the first `cutTimes` (default 1) transfers after this many body bytes (the server closes the connection). */
   cutAfter?: number;
   cutTimes?: number;
+  /** Stall the first transfer after this many body bytes: keep the connection open and send nothing more. */
+  stallAfter?: number;
   /** Ignore Range headers and always answer 200 with the whole file. */
   noRange?: boolean;
 }
@@ -39,6 +41,7 @@ export async function startMockHub(files: Record<string, MockHubFile> = {}): Pro
   const map = new Map(Object.entries(files));
   const log: MockHub['log'] = [];
   const cuts = new Map<string, number>();
+  const stalled = new Set<string>();
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(req.url ?? '/');
     const entry: MockHub['log'][number] = { url, range: req.headers.range };
@@ -86,6 +89,11 @@ export async function startMockHub(files: Record<string, MockHubFile> = {}): Pro
       if (status === 206) headers['content-range'] = `bytes ${start}-${total - 1}/${total}`;
       entry.status = status;
       res.writeHead(status, headers);
+      if (f.stallAfter !== undefined && !stalled.has(key) && f.stallAfter < body.length) {
+        stalled.add(key);
+        res.write(body.subarray(0, f.stallAfter));
+        return;
+      }
       const done = cuts.get(key) ?? 0;
       if (f.cutAfter !== undefined && done < (f.cutTimes ?? 1) && f.cutAfter < body.length) {
         cuts.set(key, done + 1);

@@ -1,8 +1,8 @@
 // readDocuments over every source form: TinyStories .txt (streamed across chunk boundaries), JSON/JSONL(.gz), parquet,
 // Instruct, GSM8K, directories, builtin:mini; format detection, sizes, progress, and one-line errors for bad input.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -35,6 +35,7 @@ async function* fromArray(chunks: string[]): AsyncGenerator<string> {
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'ts-data-read-'));
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('splitStream finds a separator split at every position across two chunks', async () => {
   const text = 'first story\n<|endoftext|>\nsecond “story”\n<|endoftext|>\n';

@@ -1,8 +1,8 @@
 // Corpus statistics and the `tinystories data ...` commands (stats, head, download), run as a user would.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeStats, countWordsAndChars, readDocuments } from '../../src/data/index.ts';
@@ -17,6 +17,8 @@ before(() => {
   fixture = join(dir, 'stories.txt');
   writeFileSync(fixture, STORIES.map((s) => `${s}\n<|endoftext|>\n`).join('') + 'Zoe\u0308 â€œsaidâ€\u009d hi.\n<|endoftext|>\n');
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['bin/tinystories.mjs', ...args], {

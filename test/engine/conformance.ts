@@ -295,7 +295,7 @@ export function runConformance(name: string, makeBackend: () => Backend | Promis
         close(`sumsq n${n}`, [s], [refKernels.sumsq(gR, n)], TOL.sumsq);
         be.scale(g, n, 0.37);
         refKernels.scale(gR, n, 0.37);
-        close(`scale n${n}`, g, gR, { atol: 0, rtol: 0 });
+        close(`scale n${n}`, g, gR, { atol: 0, rtol: 2.5e-7 }); // f32 vs f64 multiplier: 1 ulp
       }
     });
   });

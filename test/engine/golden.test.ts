@@ -1,5 +1,8 @@
 // Golden test: a tiny seeded model's logits, loss, every gradient tensor and its first 10 training losses must
 // match the stored fixtures (made by `npx tsx test/engine/make-golden.ts` from the reference backend).
+// No PyTorch here, so the fixture is not from transformers: the HF semantics behind it (GPT-Neo: no score scaling,
+// masked_bias, local mask i - window < j <= i, gelu_new, tied head; llama: RMSNorm, rotate-half RoPE, GQA, SwiGLU)
+// are checked in model.test.ts against a naive re-implementation of the HF modeling code (hf-naive.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

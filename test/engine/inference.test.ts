@@ -119,4 +119,21 @@ test('training activations: named views with shapes, views (not copies) into the
   const before = logits[0];
   m.forward(Int32Array.from([6, 5, 4, 3, 2, 1]), null, 2, 3);
   assert.notEqual(logits[0], before);
+  // with targets, probabilities replace the logits (same memory) until backward overwrites them with dlogits
+  const y = Int32Array.from([1, 2, 3, 4, 5, 6]);
+  m.forward(Int32Array.from([6, 5, 4, 3, 2, 1]), y, 2, 3);
+  const after = m.activations();
+  assert.ok(!after.has('logits'));
+  const probs = after.get('probs')!;
+  assert.equal(probs.data.buffer, logits.buffer);
+  assert.ok(Math.abs(probs.data.subarray(0, 17).reduce((s, v) => s + v, 0) - 1) < 1e-5);
+  m.zeroGrad();
+  m.backward();
+  assert.ok(!m.activations().has('probs'));
+  // keepLogits: a separate probs buffer, logits survive
+  const k = new Model(CONFIGS[0]!, createRefBackend(), { seed: 11, keepLogits: true });
+  k.forward(Int32Array.from([6, 5, 4]), Int32Array.from([1, 2, 3]), 1, 3);
+  const ka = k.activations();
+  assert.ok(ka.has('logits') && ka.has('probs'));
+  assert.notEqual(ka.get('logits')!.data.byteOffset, ka.get('probs')!.data.byteOffset);
 });

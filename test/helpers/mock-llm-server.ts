@@ -165,6 +165,11 @@ export class MockLlmServer {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** Batches created so far (both APIs). */
+  get batchCount(): number {
+    return this.batches.size;
+  }
+
   /** Request ids answered successfully, with how many times each. */
   delivered(epoch?: number): Map<string, number> {
     const m = new Map<string, number>();
@@ -312,7 +317,8 @@ export class MockLlmServer {
     const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model };
     const parts = a.text.match(/[\s\S]{1,40}/g) ?? [''];
     let out = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`;
-    for (const p of parts) out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })}\n\n`;
+    const key = a.finish === 'refusal' ? 'refusal' : 'content';
+    for (const p of parts) out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { [key]: p }, finish_reason: null }] })}\n\n`;
     out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: a.finish === 'refusal' ? 'stop' : a.finish }] })}\n\n`;
     out += `data: ${JSON.stringify({ ...base, choices: [], usage: full.usage })}\n\n`;
     out += 'data: [DONE]\n\n';

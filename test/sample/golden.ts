@@ -10,7 +10,7 @@ import { train } from '../../src/train/trainer.ts';
 import { TINY_NEO, writeStoriesFile } from '../train/fixture-stories.ts';
 
 /** Bump when the recipe below changes on purpose (and regenerate with `npx tsx test/sample/regen-golden.ts`). */
-export const GOLDEN_VERSION = 1;
+export const GOLDEN_VERSION = 2;
 export const GOLDEN_PATH = join(import.meta.dirname, 'fixtures', 'golden-story.json');
 export const GOLDEN_PROMPT = 'Once upon a time';
 

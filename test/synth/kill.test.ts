@@ -65,7 +65,7 @@ test('kill -9 at random moments, rerun: exactly the expected ids, no duplicates,
       // Kill once it has started sending, after a random extra delay (epoch 0: possibly before any request).
       const t0 = Date.now();
       while (epoch > 0 && mock.counts.requests === startRequests && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, epoch === 0 ? 200 + rng.int(800) : rng.int(500)));
+      await new Promise((r) => setTimeout(r, epoch === 0 ? 200 + rng.int(800) : rng.int(350)));
       child.kill('SIGKILL');
       const code = await exited;
       assert.notEqual(code, 0, `run ${epoch} finished before it was killed; stderr: ${stderr}`);

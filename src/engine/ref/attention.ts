@@ -92,7 +92,6 @@ export function attention_backward(dqkv: F32, datt: F32, dout: F32, qkv: F32, at
         dq.fill(0, 0, HS);
         for (let j = lo; j <= t; j++) {
           const ds = att[ao + j]! * (datt[ao + j]! - dot) * scale;
-          if (ds === 0) continue;
           const kr = (b * T + j) * R + ko;
           for (let i = 0; i < HS; i++) {
             dq[i]! += ds * qkv[kr + i]!;

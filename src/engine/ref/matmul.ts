@@ -24,7 +24,6 @@ export function matmul_backward(dinp: F32 | null, dweight: F32 | null, dbias: F3
       const oo = n * OC;
       for (let o = 0; o < OC; o++) {
         const d = dout[oo + o]!;
-        if (d === 0) continue;
         const wo = o * C;
         for (let c = 0; c < C; c++) acc[c]! += d * weight[wo + c]!;
       }
@@ -39,7 +38,7 @@ export function matmul_backward(dinp: F32 | null, dweight: F32 | null, dbias: F3
       for (let n = 0; n < N; n++) {
         const d = dout[n * OC + o]!;
         bacc += d;
-        if (d === 0 || !dweight) continue;
+        if (!dweight) continue;
         const io = n * C;
         for (let c = 0; c < C; c++) acc[c]! += d * inp[io + c]!;
       }

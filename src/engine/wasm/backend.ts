@@ -41,6 +41,7 @@ type KernelName = (typeof NAMES)[number];
 const K = Object.fromEntries(NAMES.map((n, i) => [n, i])) as Record<KernelName, number>;
 
 const PAGE = 65536;
+const SOLO_WORK = 1 << 16;
 const MAX_PAGES = 32768; // 2 GiB: byte offsets stay below 2^31
 const GUARD = 64; // bytes after each buffer: the matmul bias tile may read up to 7 floats past the end
 const PACKA_FLOATS = 64 * 256; // keep in sync with assembly/gemm.ts (MC*KC, KC*NC)
@@ -146,6 +147,15 @@ export class WasmBackend implements Backend {
     this.pool.run(fn, args, args.length);
   }
 
+  /**
+   * Runs a kernel on all threads, or on the calling thread alone when `work` (roughly, elements touched) is below
+   * SOLO_WORK: waking a worker costs tens of microseconds, more than such a kernel takes (decode steps, tiny shapes).
+   */
+  private go(fn: number, work: number, ...args: number[]): void {
+    if (work < SOLO_WORK) this.pool.runSolo(fn, args, args.length);
+    else this.pool.run(fn, args, args.length);
+  }
+
   dispose(): void {
     this.pool.dispose();
   }
@@ -167,52 +177,52 @@ export class WasmBackend implements Backend {
   encoder_forward(out: F32, inp: I32, wte: F32, wpe: F32 | null, B: number, T: number, C: number, pos0: number): void {
     const po = this.p(out), pi = this.p(inp), pw = this.p(wte), pp = wpe ? this.p(wpe) : 0;
     if (po < 0 || pi < 0 || pw < 0 || pp < 0) return refKernels.encoder_forward(out, inp, wte, wpe, B, T, C, pos0);
-    this.call(K.encoder_forward, po, pi, pw, pp, B, T, C, pos0);
+    this.go(K.encoder_forward, B * T * C, po, pi, pw, pp, B, T, C, pos0);
   }
 
   encoder_backward(dwte: F32, dwpe: F32 | null, dout: F32, inp: I32, B: number, T: number, C: number): void {
     const pw = this.p(dwte), pp = dwpe ? this.p(dwpe) : 0, pd = this.p(dout), pi = this.p(inp);
     if (pw < 0 || pp < 0 || pd < 0 || pi < 0) return refKernels.encoder_backward(dwte, dwpe, dout, inp, B, T, C);
-    this.call(K.encoder_backward, pw, pp, pd, pi, B, T, C);
+    this.go(K.encoder_backward, B * T * C, pw, pp, pd, pi, B, T, C);
   }
 
   layernorm_forward(out: F32, mean: F32, rstd: F32, inp: F32, weight: F32, bias: F32, N: number, C: number, eps: number): void {
     const a = [this.p(out), this.p(mean), this.p(rstd), this.p(inp), this.p(weight), this.p(bias)];
     if (a.some((x) => x < 0)) return refKernels.layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps);
-    this.call(K.layernorm_forward, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, N, C, eps);
+    this.go(K.layernorm_forward, N * C, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, N, C, eps);
   }
 
   layernorm_backward(dinp: F32, dweight: F32, dbias: F32, dout: F32, inp: F32, weight: F32, mean: F32, rstd: F32, N: number, C: number): void {
     const a = [this.p(dinp), this.p(dweight), this.p(dbias), this.p(dout), this.p(inp), this.p(weight), this.p(mean), this.p(rstd)];
     if (a.some((x) => x < 0)) return refKernels.layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
-    this.call(K.layernorm_backward, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, N, C);
+    this.go(K.layernorm_backward, 2 * N * C, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, N, C);
   }
 
   rmsnorm_forward(out: F32, rstd: F32, inp: F32, weight: F32, N: number, C: number, eps: number): void {
     const a = [this.p(out), this.p(rstd), this.p(inp), this.p(weight)];
     if (a.some((x) => x < 0)) return refKernels.rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
-    this.call(K.rmsnorm_forward, a[0]!, a[1]!, a[2]!, a[3]!, N, C, eps);
+    this.go(K.rmsnorm_forward, N * C, a[0]!, a[1]!, a[2]!, a[3]!, N, C, eps);
   }
 
   rmsnorm_backward(dinp: F32, dweight: F32, dout: F32, inp: F32, weight: F32, rstd: F32, N: number, C: number): void {
     const a = [this.p(dinp), this.p(dweight), this.p(dout), this.p(inp), this.p(weight), this.p(rstd)];
     if (a.some((x) => x < 0)) return refKernels.rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C);
-    this.call(K.rmsnorm_backward, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, N, C);
+    this.go(K.rmsnorm_backward, 2 * N * C, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, N, C);
   }
 
   matmul_forward(out: F32, inp: F32, weight: F32, bias: F32 | null, N: number, C: number, OC: number): void {
     const po = this.p(out), pi = this.p(inp), pw = this.p(weight), pb = bias ? this.p(bias) : 0;
     if (po < 0 || pi < 0 || pw < 0 || pb < 0) return refKernels.matmul_forward(out, inp, weight, bias, N, C, OC);
-    this.call(K.matmul_forward, po, pi, pw, pb, N, C, OC);
+    this.go(K.matmul_forward, (N * C * OC) / 32, po, pi, pw, pb, N, C, OC);
   }
 
   matmul_backward(dinp: F32 | null, dweight: F32 | null, dbias: F32 | null, dout: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void {
     const pdi = dinp ? this.p(dinp) : 0, pdw = dweight ? this.p(dweight) : 0, pdb = dbias ? this.p(dbias) : 0;
     const pd = this.p(dout), pi = this.p(inp), pw = this.p(weight);
     if (pdi < 0 || pdw < 0 || pdb < 0 || pd < 0 || pi < 0 || pw < 0) return refKernels.matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
-    if (dinp) this.call(K.matmul_backward_inp, pdi, pd, pw, N, C, OC);
-    if (dweight) this.call(K.matmul_backward_weight, pdw, pd, pi, N, C, OC);
-    if (dbias) this.call(K.bias_backward, pdb, pd, N, OC);
+    if (dinp) this.go(K.matmul_backward_inp, (N * C * OC) / 32, pdi, pd, pw, N, C, OC);
+    if (dweight) this.go(K.matmul_backward_weight, (N * C * OC) / 32, pdw, pd, pi, N, C, OC);
+    if (dbias) this.go(K.bias_backward, N * OC, pdb, pd, N, OC);
   }
 
   /** Whether the attention kernels' per-thread scratch holds a head of this size. */
@@ -224,19 +234,19 @@ export class WasmBackend implements Backend {
   attention_forward(out: F32, att: F32, qkv: F32, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {
     const po = this.p(out), pa = this.p(att), pq = this.p(qkv);
     if (po < 0 || pa < 0 || pq < 0 || !this.attentionFits(T, HS)) return refKernels.attention_forward(out, att, qkv, B, T, NH, NKV, HS, window, scale);
-    this.call(K.attention_forward, po, pa, pq, B, T, NH, NKV, HS, window, scale);
+    this.go(K.attention_forward, B * NKV > 1 ? (B * NH * T * T * HS) / 32 : 0, po, pa, pq, B, T, NH, NKV, HS, window, scale);
   }
 
   attention_backward(dqkv: F32, datt: F32, dout: F32, qkv: F32, att: F32, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {
     const a = [this.p(dqkv), this.p(datt), this.p(dout), this.p(qkv), this.p(att)];
     if (a.some((x) => x < 0) || !this.attentionFits(T, HS)) return refKernels.attention_backward(dqkv, datt, dout, qkv, att, B, T, NH, NKV, HS, window, scale);
-    this.call(K.attention_backward, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, B, T, NH, NKV, HS, window, scale);
+    this.go(K.attention_backward, B * NKV > 1 ? (B * NH * T * T * HS) / 16 : 0, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, B, T, NH, NKV, HS, window, scale);
   }
 
   attention_decode_forward(out: F32, att: F32, qkv: F32, t: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {
     const po = this.p(out), pa = this.p(att), pq = this.p(qkv);
     if (po < 0 || pa < 0 || pq < 0) return refKernels.attention_decode_forward(out, att, qkv, t, NH, NKV, HS, window, scale);
-    this.call(K.attention_decode_forward, po, pa, pq, t, NH, NKV, HS, window, scale);
+    this.go(K.attention_decode_forward, (NH * (t + 1) * HS) / 4, po, pa, pq, t, NH, NKV, HS, window, scale);
   }
 
   // RoPE is O(N*C) with trig per pair; the reference is fast enough and works on any view.
@@ -251,49 +261,49 @@ export class WasmBackend implements Backend {
   gelu_forward(out: F32, inp: F32, N: number): void {
     const po = this.p(out), pi = this.p(inp);
     if (po < 0 || pi < 0) return refKernels.gelu_forward(out, inp, N);
-    this.call(K.gelu_forward, po, pi, N);
+    this.go(K.gelu_forward, 4 * N, po, pi, N);
   }
 
   gelu_backward(dinp: F32, inp: F32, dout: F32, N: number): void {
     const a = this.p(dinp), b = this.p(inp), c = this.p(dout);
     if (a < 0 || b < 0 || c < 0) return refKernels.gelu_backward(dinp, inp, dout, N);
-    this.call(K.gelu_backward, a, b, c, N);
+    this.go(K.gelu_backward, 4 * N, a, b, c, N);
   }
 
   swiglu_forward(out: F32, inp: F32, N: number, H: number): void {
     const po = this.p(out), pi = this.p(inp);
     if (po < 0 || pi < 0) return refKernels.swiglu_forward(out, inp, N, H);
-    this.call(K.swiglu_forward, po, pi, N, H);
+    this.go(K.swiglu_forward, 4 * N * H, po, pi, N, H);
   }
 
   swiglu_backward(dinp: F32, inp: F32, dout: F32, N: number, H: number): void {
     const a = this.p(dinp), b = this.p(inp), c = this.p(dout);
     if (a < 0 || b < 0 || c < 0) return refKernels.swiglu_backward(dinp, inp, dout, N, H);
-    this.call(K.swiglu_backward, a, b, c, N, H);
+    this.go(K.swiglu_backward, 4 * N * H, a, b, c, N, H);
   }
 
   residual_forward(out: F32, inp1: F32, inp2: F32, N: number): void {
     const a = this.p(out), b = this.p(inp1), c = this.p(inp2);
     if (a < 0 || b < 0 || c < 0) return refKernels.residual_forward(out, inp1, inp2, N);
-    this.call(K.residual_forward, a, b, c, N);
+    this.go(K.residual_forward, N, a, b, c, N);
   }
 
   residual_backward(dinp1: F32, dinp2: F32, dout: F32, N: number): void {
     const a = this.p(dinp1), b = this.p(dinp2), c = this.p(dout);
     if (a < 0 || b < 0 || c < 0) return refKernels.residual_backward(dinp1, dinp2, dout, N);
-    this.call(K.residual_backward, a, b, c, N);
+    this.go(K.residual_backward, N, a, b, c, N);
   }
 
   crossentropy_softmax_forward(losses: F32, probs: F32, logits: F32, targets: I32, N: number, V: number): void {
     const a = this.p(losses), b = this.p(probs), c = this.p(logits), d = this.p(targets);
     if (a < 0 || b < 0 || c < 0 || d < 0) return refKernels.crossentropy_softmax_forward(losses, probs, logits, targets, N, V);
-    this.call(K.crossentropy_softmax_forward, a, b, c, d, N, V);
+    this.go(K.crossentropy_softmax_forward, 4 * N * V, a, b, c, d, N, V);
   }
 
   crossentropy_softmax_backward(dlogits: F32, probs: F32, targets: I32, dloss: number, N: number, V: number): void {
     const a = this.p(dlogits), b = this.p(probs), c = this.p(targets);
     if (a < 0 || b < 0 || c < 0) return refKernels.crossentropy_softmax_backward(dlogits, probs, targets, dloss, N, V);
-    this.call(K.crossentropy_softmax_backward, a, b, c, dloss, N, V);
+    this.go(K.crossentropy_softmax_backward, N * V, a, b, c, dloss, N, V);
   }
 
   adamw_update(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void {
@@ -301,14 +311,15 @@ export class WasmBackend implements Backend {
     if (a < 0 || b < 0 || c < 0 || d < 0) return refKernels.adamw_update(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, t);
     const lrc = lr / (1 - Math.pow(beta1, t));
     const rsbc2 = 1 / Math.sqrt(1 - Math.pow(beta2, t));
-    this.call(K.adamw_update, a, b, c, d, n, lrc, beta1, beta2, eps, 1 - lr * weightDecay, rsbc2);
+    this.go(K.adamw_update, 4 * n, a, b, c, d, n, lrc, beta1, beta2, eps, 1 - lr * weightDecay, rsbc2);
   }
 
   sumsq(x: F32, n: number): number {
     const px = this.p(x);
     if (px < 0) return refKernels.sumsq(x, n);
-    this.call(K.sumsq, this.sumsqOut, px, n);
     const out = new Float64Array(this.memory.buffer, this.sumsqOut, this.threads);
+    out.fill(0);
+    this.go(K.sumsq, n, this.sumsqOut, px, n);
     let s = 0;
     for (let i = 0; i < this.threads; i++) s += out[i]!;
     return s;
@@ -317,7 +328,7 @@ export class WasmBackend implements Backend {
   scale(x: F32, n: number, s: number): void {
     const px = this.p(x);
     if (px < 0) return refKernels.scale(x, n, s);
-    this.call(K.scale, px, n, s);
+    this.go(K.scale, n, px, n, s);
   }
 }
 

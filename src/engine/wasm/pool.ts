@@ -123,6 +123,11 @@ export class WorkerPool {
     }
   }
 
+  /** Runs kernel `fn` on the calling thread only (tid 0 of 1). */
+  runSolo(fn: number, args: ArrayLike<number>, nargs: number): void {
+    callWith(this.mainFns[fn]!, args, nargs, 0, 1);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -49,7 +49,8 @@ function call(f, a, n, tid, nth) {
 }
 
 function loop(fns, ctrl, args, tid, nth) {
-  let seen = Atomics.load(ctrl, 0);
+  // jobs are numbered from 1: the main thread may post the first one before this loop starts
+  let seen = 0;
   for (;;) {
     let spins = 0;
     let s;

@@ -1,0 +1,34 @@
+// Bundles the dashboard front end (web/) with esbuild into build/web/: index.html, app.js, app.css. No CDN at run time.
+// Run: node scripts/build-web.mjs [--watch]. The server also calls buildWeb() when build/web is missing.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const WEB_SRC = join(root, 'web');
+export const WEB_OUT = join(root, 'build', 'web');
+
+/** Builds build/web (minified, with a source map); resolves with esbuild's result. */
+export async function buildWeb({ outdir = WEB_OUT, quiet = false, minify = true } = {}) {
+  const esbuild = await import('esbuild');
+  mkdirSync(outdir, { recursive: true });
+  const t0 = performance.now();
+  const result = await esbuild.build({
+    entryPoints: { app: join(WEB_SRC, 'main.ts') },
+    bundle: true,
+    format: 'esm',
+    target: ['es2022'],
+    outdir,
+    minify,
+    sourcemap: true,
+    logLevel: quiet ? 'silent' : 'warning',
+    loader: { '.css': 'css' },
+  });
+  copyFileSync(join(WEB_SRC, 'index.html'), join(outdir, 'index.html'));
+  if (!quiet) console.log(`build-web: ${outdir} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  return result;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await buildWeb();
+}

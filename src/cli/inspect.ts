@@ -1,0 +1,119 @@
+// `tinystories inspect attention|neurons`: look inside a trained model; JSON reports the dashboard shows.
+import type { Command } from 'commander';
+import { type AttentionReport, type NeuronReport, inspectAttention, inspectNeurons, saveInspectReport } from '../inspect/index.ts';
+import { type BackendKind, openBackend } from '../train/backend-choice.ts';
+import { UserError } from '../util/errors.ts';
+import { Progress } from '../util/progress.ts';
+
+function int(v: string | undefined, flag: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function backendKind(v: string | undefined): BackendKind {
+  const k = v ?? 'auto';
+  if (k !== 'auto' && k !== 'wasm' && k !== 'ref') throw new UserError(`--backend: expected auto, wasm or ref, got '${k}'`);
+  return k;
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padEnd(n);
+}
+
+/** The head table as text. */
+export function formatHeads(r: AttentionReport): string {
+  const lines = [`${r.arch}, ${r.nLayers} layers x ${r.nHeads} heads; statistics over ${r.texts} text(s), ${r.tokens} tokens (${r.source})`];
+  lines.push(`${pad('layer.head', 11)}${pad('label', 16)}${pad('dist', 7)}${pad('prev', 6)}${pad('first', 6)}${pad('same', 6)}${pad('entropy', 8)}why`);
+  for (const h of r.heads) {
+    lines.push(
+      `${pad(`${h.layer}.${h.head}`, 11)}${pad(h.label, 16)}${pad(h.meanDistance.toFixed(1), 7)}${pad(h.prevShare.toFixed(2), 6)}${pad(h.firstShare.toFixed(2), 6)}${pad(h.sameWordShare.toFixed(2), 6)}${pad(h.entropyNorm.toFixed(2), 8)}${h.why}`,
+    );
+  }
+  lines.push('rule (first clause that holds):', ...r.rule.map((s) => '  ' + s));
+  return lines.join('\n');
+}
+
+/** The most consistent neurons as text. */
+export function formatNeurons(r: NeuronReport, limit = 20): string {
+  const lines = [`${r.arch}: ${r.neurons.length} neurons (layers ${r.layers.join(',')}), top ${r.topK} over ${r.tokens.toLocaleString('en-US')} tokens in ${r.seconds.toFixed(1)} s`];
+  lines.push(`most consistent ${Math.min(limit, r.ranking.length)}:`);
+  for (const i of r.ranking.slice(0, limit)) {
+    const n = r.neurons[i]!;
+    const t = n.top[0];
+    const ctx = t ? `${t.before.slice(-30)}[${t.token}]${t.after}`.replace(/\n/g, '⏎') : '';
+    lines.push(`  L${n.layer} #${String(n.neuron).padEnd(5)} ${pad(n.wordClass, 12)} ${(n.consistency * 100).toFixed(0).padStart(3)}%  ${n.commonWords.map((w) => `${w.word}×${w.count}`).join(' ')}   ${ctx}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const inspect = program.command('inspect').description('look inside a trained model: attention heads and MLP neurons');
+  inspect
+    .command('attention')
+    .description('attention maps for a text and per-head statistics + labels over a corpus sample')
+    .requiredOption('--run <run>', 'a run directory, its best/ or checkpoints/step-N')
+    .option('--text <s>', 'a text: its attention maps (and statistics, without --data)')
+    .option('--data <src>', 'statistics over this source (file, dir, hf:..., builtin:mini)')
+    .option('--docs <n>', 'texts of --data to use (default 200)')
+    .option('--max-tokens <n>', 'tokens per text at most (default: the model context)')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--out <file>', 'write the report here (default <run>/inspect/attention.json)')
+    .option('--no-save', 'do not write the report file')
+    .option('--backend <b>', 'auto, wasm or ref (default auto)')
+    .addHelpText('after', '\nExamples:\n  tinystories inspect attention --run runs/1M --data builtin:mini --docs 100\n  tinystories inspect attention --run runs/1M --text "Lily saw a cat. Lily smiled." --json')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const backend = await openBackend(backendKind(o.backend as string | undefined), 0, (l) => process.stderr.write(l + '\n'));
+      try {
+        const r = await inspectAttention(backend, {
+          run: o.run as string,
+          text: (o.text as string | undefined) ?? null,
+          data: (o.data as string | undefined) ?? null,
+          docs: int(o.docs as string | undefined, '--docs'),
+          maxTokens: int(o.maxTokens as string | undefined, '--max-tokens', 2),
+        });
+        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'attention', r, (o.out as string | undefined) ?? null)}\n`);
+        process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatHeads(r) + '\n');
+      } finally {
+        backend.dispose();
+      }
+    });
+  inspect
+    .command('neurons')
+    .description('top-k activating tokens (with context) of every MLP neuron over a corpus, word classes, consistency ranking')
+    .requiredOption('--run <run>', 'a run directory, its best/ or checkpoints/step-N')
+    .requiredOption('--data <src>', 'the corpus to stream (file, dir, hf:..., builtin:mini)')
+    .option('--layer <L>', 'only this layer (repeatable as a comma list: 0,3)')
+    .option('--top <k>', 'activations kept per neuron (default 20)')
+    .option('--max-tokens <n>', 'stop after this many tokens (default: all)')
+    .option('--seq-len <T>', 'tokens per window (default 128)')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--out <file>', 'write the report here (default <run>/inspect/neurons.json)')
+    .option('--no-save', 'do not write the report file')
+    .option('--backend <b>', 'auto, wasm or ref (default auto)')
+    .option('--threads <n>', 'WASM threads (default all cores)')
+    .addHelpText('after', '\nExamples:\n  tinystories inspect neurons --run runs/1M --data builtin:mini --top 20\n  tinystories inspect neurons --run runs/8M --data hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-valid.txt --layer 3 --max-tokens 1000000')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const layers = o.layer === undefined ? undefined : String(o.layer).split(',').map((s) => int(s.trim(), '--layer', 0)!);
+      const backend = await openBackend(backendKind(o.backend as string | undefined), int(o.threads as string | undefined, '--threads', 0) ?? 0, (l) => process.stderr.write(l + '\n'));
+      const maxTokens = int(o.maxTokens as string | undefined, '--max-tokens');
+      const progress = new Progress({ total: maxTokens, label: 'neurons', unit: 'tok' });
+      try {
+        const r = await inspectNeurons(backend, {
+          run: o.run as string,
+          data: o.data as string,
+          layers,
+          topK: int(o.top as string | undefined, '--top'),
+          maxTokens,
+          seqLen: int(o.seqLen as string | undefined, '--seq-len', 2),
+          onProgress: (n) => progress.update(n),
+        });
+        progress.done();
+        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'neurons', r, (o.out as string | undefined) ?? null)}\n`);
+        process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatNeurons(r) + '\n');
+      } finally {
+        backend.dispose();
+      }
+    });
+}

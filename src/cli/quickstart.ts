@@ -1,0 +1,141 @@
+// `tinystories quickstart` (npm start): get TinyStories (or the embedded corpus offline), train a tokenizer and a
+// small model for a few minutes on the CPU, and print three stories it writes.
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { downloadHf, hfCachePath, parseHfSpec } from '../data/hf.ts';
+import { generateText } from '../sample/generate.ts';
+import { loadRunModel } from '../sample/load.ts';
+import { openBackend } from '../train/backend-choice.ts';
+import { parseFlagValue, parseFlags, resolveSettings } from '../train/settings.ts';
+import { train } from '../train/trainer.ts';
+import { UserError } from '../util/errors.ts';
+import { formatSeconds } from '../util/progress.ts';
+import { Rng } from '../util/rng.ts';
+
+export const TINYSTORIES_VALID = 'hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-valid.txt';
+
+export const QuickstartSettingsSchema = z.strictObject({
+  /** Training time in minutes (the tokenizer and data preparation come on top, usually seconds). */
+  minutes: z.number().positive().default(3),
+  /** Data source; null = the TinyStories V2 validation file from the hub, or builtin:mini when offline. */
+  data: z.string().nullable().default(null),
+  /** Run directory (default runs/quickstart-<date>). */
+  out: z.string().nullable().default(null),
+  preset: z.string().default('1M'),
+  vocabSize: z.number().int().min(257).default(2048),
+  seqLen: z.number().int().positive().default(128),
+  batchSize: z.number().int().positive().default(16),
+  lr: z.number().positive().default(3e-3),
+  /** Seconds to wait for the hub to start sending before falling back to the embedded corpus. */
+  downloadTimeout: z.number().positive().default(15),
+  backend: z.enum(['auto', 'wasm', 'ref']).default('auto'),
+  seed: z.number().int().default(1337),
+});
+export type QuickstartSettings = z.infer<typeof QuickstartSettingsSchema>;
+
+/**
+ * Downloads the hub file unless it is already cached; gives up (resolving null) when nothing arrives within
+ * `timeoutS` seconds or the hub is unreachable. A download that is making progress is waited for.
+ */
+async function tryDownload(spec: string, timeoutS: number, say: (l: string) => void): Promise<string | null> {
+  const dest = hfCachePath(parseHfSpec(spec));
+  if (existsSync(dest)) return dest;
+  say(`downloading ${spec.slice(3)} (about 22 MB, cached for next time)...`);
+  const download = downloadHf(spec, { idleTimeoutMs: timeoutS * 1000, maxResumes: 2 }).then(
+    (p) => ({ ok: true as const, p }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  const part = dest + '.part';
+  let lastSize = -1;
+  let idleSince = Date.now();
+  for (;;) {
+    const r = await Promise.race([download, new Promise<null>((res) => setTimeout(() => res(null), 500))]);
+    if (r) {
+      if (r.ok) return r.p;
+      say(`  the hub is not reachable (${(r.e as Error).message.split('\n')[0]})`);
+      return null;
+    }
+    const size = existsSync(part) ? statSync(part).size : -1;
+    if (size !== lastSize) {
+      lastSize = size;
+      idleSince = Date.now();
+    } else if (Date.now() - idleSince > timeoutS * 1000) {
+      say(`  no data from the hub for ${timeoutS} s`);
+      return null;
+    }
+  }
+}
+
+/** Runs the quickstart; returns the run directory. */
+export async function runQuickstart(s: QuickstartSettings): Promise<string> {
+  const say = (l: string) => process.stderr.write(l + '\n');
+  const t0 = performance.now();
+  say(`tinystories quickstart: a tiny story model trained on this CPU for ${s.minutes} min`);
+  let data = s.data;
+  if (!data) {
+    const path = await tryDownload(TINYSTORIES_VALID, s.downloadTimeout, say);
+    if (path) data = TINYSTORIES_VALID;
+    else {
+      data = 'builtin:mini';
+      say('offline: using the small embedded story corpus (builtin:mini) instead; the stories will be rougher');
+    }
+  }
+  const result = await train(
+    {
+      preset: s.preset,
+      data,
+      out: s.out,
+      vocabSize: s.vocabSize,
+      seqLen: s.seqLen,
+      batchSize: s.batchSize,
+      lr: s.lr,
+      minutes: s.minutes,
+      backend: s.backend,
+      seed: s.seed,
+      valEvery: 50,
+      sampleEvery: 0,
+      checkpointEvery: 100,
+      warmupSteps: 30,
+    },
+    { handleSignals: true, printConfig: false },
+  );
+  say(`\nval loss ${result.valLoss?.toFixed(3) ?? '?'} after ${result.step} steps (${Math.round(result.tokensPerSecond)} tokens/s on ${result.backend}). Three stories:\n`);
+  const backend = await openBackend('ref', 1);
+  try {
+    const { model, tokenizer } = loadRunModel(result.runDir, backend);
+    const rng = new Rng(s.seed);
+    for (const prompt of ['Once upon a time', 'Tom and his dog', 'Lily wanted to']) {
+      process.stdout.write(prompt);
+      const text = await generateText(model, tokenizer, prompt, { temperature: 0.8, topP: 0.95, maxTokens: 150, rng });
+      process.stdout.write(text.trimEnd() + '\n\n');
+    }
+  } finally {
+    backend.dispose();
+  }
+  say(`run: ${result.runDir}  (${formatSeconds((performance.now() - t0) / 1000)} in all)`);
+  say(`more stories: tinystories sample --run ${result.runDir} --num 3`);
+  say(`train longer: tinystories train --resume ${result.runDir} --minutes 30`);
+  return result.runDir;
+}
+
+export function register(program: Command): void {
+  program
+    .command('quickstart')
+    .description('download TinyStories (or use the embedded corpus offline), train a small model for a few minutes, print 3 stories')
+    .option('--minutes <n>', 'training time in minutes (default 3)')
+    .option('--data <src>', 'data source instead of the TinyStories V2 validation file')
+    .option('--out <run-dir>', 'run directory')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText('after', `\nOther settings as --key=value: ${Object.keys(QuickstartSettingsSchema.shape).map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(' ')}`)
+    .action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+      const explicit: Record<string, unknown> = {};
+      for (const key of ['minutes', 'data', 'out'] as const) if (opts[key] !== undefined) explicit[key] = parseFlagValue(QuickstartSettingsSchema, key, opts[key]!);
+      const { values, rest } = parseFlags(QuickstartSettingsSchema, cmd.args);
+      if (rest.length) throw new UserError(`quickstart: unexpected argument '${rest[0]}'`);
+      await runQuickstart(resolveSettings(QuickstartSettingsSchema, { explicit: { ...values, ...explicit } }));
+      // A hub download abandoned after the timeout may still hold the event loop open.
+      process.exit(0);
+    });
+}

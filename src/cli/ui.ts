@@ -1,0 +1,26 @@
+// `tinystories ui`: the local dashboard over a runs directory (runs, samples, playground, game, evals, inspect, data).
+import type { Command } from 'commander';
+import { startServer } from '../server/http.ts';
+import { UserError } from '../util/errors.ts';
+
+export function register(program: Command): void {
+  program
+    .command('ui')
+    .description('open the local dashboard (read-only over the runs directory; 127.0.0.1 unless --host says otherwise)')
+    .option('--runs <dir>', 'the runs directory (also searched for eval and generation reports)', 'runs')
+    .option('--port <p>', 'port (0 = any free one)', '8080')
+    .option('--host <h>', 'interface to bind; anything but loopback exposes your runs to the network', '127.0.0.1')
+    .addHelpText('after', '\nExamples:\n  tinystories ui --runs runs\n  tinystories ui --runs runs --port 9000')
+    .action(async (o: { runs: string; port: string; host: string }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0..65535, got '${o.port}'`);
+      const s = await startServer({ runs: o.runs, port, host: o.host, log: (l) => process.stderr.write(l + '\n') });
+      if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {
+        process.stderr.write(`warning: listening on ${o.host}: anyone who can reach this address can read your runs\n`);
+      }
+      process.stdout.write(`dashboard: ${s.url}  (runs: ${o.runs}; Ctrl-C to stop)\n`);
+      const stop = () => void s.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,239 @@
+// `eval metrics`: judge-free figures per model — validation loss/perplexity and guess-rank on a held-out source;
+// for generated completions distinct-n, vocabulary adherence and memorization (Rouge-k against the closest
+// training story via the n-gram index) — written as report.json + report.html.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cacheDir } from '../data/hf.ts';
+import { readDocuments, resolveSource } from '../data/read.ts';
+import type { Backend } from '../engine/backend.ts';
+import { generate } from '../sample/generate.ts';
+import { loadRunModel } from '../sample/load.ts';
+import { rngFor } from '../synth/prompts.ts';
+import { openBackend, type BackendKind } from '../train/backend-choice.ts';
+import { writeFileAtomicSync } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { Progress } from '../util/progress.ts';
+import { documentStream, modelScorer, scoreStream, type LmMetrics } from './lm-metrics.ts';
+import { expandRuns, type ModelEntry } from './models.ts';
+import { closestStory, fetchStories, NgramIndex, type NgramIndexOptions } from './ngram-index.ts';
+import { loadBeginnings } from './prompts.ts';
+import { metricsReportHtml } from './report-html.ts';
+import { quantile, summarize } from './stats.ts';
+import { childVocabulary, distinctN, vocabAdherence, type VocabAdherence } from './text-metrics.ts';
+
+export interface MetricsConfig {
+  runs: string[];
+  checkpoints: boolean;
+  /** Held-out stories (any readDocuments source). */
+  data: string;
+  /** Training stories for the memorization check; null = skip it. */
+  train: string | null;
+  /** Use at most this many held-out stories (null = all). */
+  maxDocs: number | null;
+  /** Score at most this many tokens per model (null = all). */
+  maxTokens: number | null;
+  /** Context window for loss/rank (null = the model's maxSeqLen). */
+  window: number | null;
+  batch: number;
+  /** Generate completions for distinct-n, vocabulary and memorization. */
+  generate: boolean;
+  /** Prompts: a beginnings file, or null = the first sentence of each of the first `samples` held-out stories. */
+  beginnings: string | null;
+  samples: number;
+  sampling: { temperature: number; topK: number; topP: number; maxTokens: number; seed: number };
+  /** Extra child-vocabulary words, one per line (added to the built-in lists). */
+  vocabFile: string | null;
+  index: Required<NgramIndexOptions>;
+  /** Candidate stories per completion for exact Rouge. */
+  candidates: number;
+  backend: BackendKind;
+  threads: number;
+  out: string;
+}
+
+export const METRICS_DEFAULTS = {
+  checkpoints: false,
+  train: null,
+  maxDocs: null,
+  maxTokens: null,
+  window: null,
+  batch: 8,
+  generate: true,
+  beginnings: null,
+  samples: 50,
+  sampling: { temperature: 1, topK: 0, topP: 1, maxTokens: 300, seed: 1 },
+  vocabFile: null,
+  index: { n: 4, sample: 4, maxPostings: 20000 },
+  candidates: 20,
+  backend: 'ref' as BackendKind,
+  threads: 1,
+};
+
+/** Memorization figures of a set of texts. */
+export interface MemorizationSummary {
+  completions: number;
+  rouge: Record<2 | 3 | 4, { mean: number; median: number; p95: number; max: number }>;
+  /** Share of completions with Rouge-4 precision above 0.5. */
+  over05: number;
+  histogram: { labels: string[]; counts: Record<2 | 3 | 4, number[]> };
+  /** The completions closest to a training story (highest Rouge-4). */
+  worst: Array<{ index: number; completion: string; story: string; storyId: number; rouge2: number; rouge3: number; rouge4: number }>;
+}
+
+export interface GenerationMetrics {
+  completions: number;
+  distinct: Record<1 | 2 | 3, number>;
+  vocab: VocabAdherence;
+}
+
+export interface MetricsModelReport {
+  id: string;
+  path: string;
+  weightsSha256: string;
+  step: number | null;
+  params: number;
+  lm: LmMetrics;
+  generation: GenerationMetrics | null;
+  memorization: MemorizationSummary | null;
+}
+
+export interface MetricsReport {
+  kind: 'tinystories-metrics';
+  version: 1;
+  created: string;
+  config: MetricsConfig;
+  data: { source: string; documents: number };
+  models: MetricsModelReport[];
+  /** The same text metrics on held-out stories (what real stories score). */
+  reference: { texts: number; distinct: Record<1 | 2 | 3, number>; vocab: VocabAdherence; memorization: MemorizationSummary | null } | null;
+  memorizationIndex: { docs: number; n: number; sample: number; maxPostings: number; bytes: number; buildSeconds: number; cached: boolean; path: string } | null;
+}
+
+/** The first sentence of a story (at most 40 words), used as a generation prompt. */
+export function firstSentence(story: string): string {
+  const m = /^[\s\S]*?[.!?](?=\s|$)/.exec(story);
+  const s = (m ? m[0] : story).trim();
+  return s.split(/\s+/).slice(0, 40).join(' ');
+}
+
+/** Builds the n-gram index over a training source, or loads it from the cache when the source is unchanged. */
+export async function loadOrBuildIndex(train: string, opts: Required<NgramIndexOptions>, quiet = false): Promise<{ index: NgramIndex; seconds: number; cached: boolean; path: string }> {
+  const path = await resolveSource(train);
+  const st = statSync(path);
+  const key = createHash('sha256').update(JSON.stringify({ p: resolve(path), size: st.size, mtime: st.mtimeMs, opts })).digest('hex').slice(0, 20);
+  const file = join(cacheDir(), 'ngram-index', `${key}.bin`);
+  const t0 = performance.now();
+  if (existsSync(file)) {
+    try {
+      return { index: NgramIndex.load(file), seconds: (performance.now() - t0) / 1000, cached: true, path: file };
+    } catch {
+      // a damaged cache file is rebuilt below
+    }
+  }
+  const prog = new Progress({ label: 'n-gram index', unit: 'stories', quiet });
+  const index = await NgramIndex.build(readDocuments(train), opts, (d) => prog.update(d));
+  prog.done();
+  const seconds = (performance.now() - t0) / 1000;
+  mkdirSync(join(cacheDir(), 'ngram-index'), { recursive: true });
+  index.save(file);
+  return { index, seconds, cached: false, path: file };
+}
+
+const ROUGE_BINS = ['0-.1', '.1-.2', '.2-.3', '.3-.4', '.4-.5', '.5-.6', '.6-.7', '.7-.8', '.8-.9', '.9-1'];
+
+/** Rouge-2/3/4 of each text against its closest training story (index candidates, then exact Rouge). */
+export async function memorization(texts: string[], index: NgramIndex, train: string, candidates: number, worstN = 5): Promise<MemorizationSummary> {
+  const cands = texts.map((t) => index.candidates(t, candidates));
+  const need = new Set<number>();
+  for (const c of cands) for (const x of c) need.add(x.doc);
+  const stories = await fetchStories(readDocuments(train), need);
+  const results = texts.map((t, i) => closestStory(t, cands[i]!.filter((c) => stories.has(c.doc)).map((c) => ({ doc: c.doc, text: stories.get(c.doc)! }))));
+  const rouge = {} as MemorizationSummary['rouge'];
+  const counts = {} as Record<2 | 3 | 4, number[]>;
+  for (const k of [2, 3, 4] as const) {
+    const xs = results.map((r) => r.rouge[k]);
+    const s = summarize(xs);
+    rouge[k] = { mean: s.mean, median: s.median, p95: quantile(xs, 0.95), max: s.max };
+    counts[k] = new Array<number>(10).fill(0);
+    for (const x of xs) counts[k][Math.min(9, Math.floor(x * 10))]!++;
+  }
+  const order = results.map((r, i) => ({ r, i })).sort((a, b) => b.r.rouge[4] - a.r.rouge[4] || b.r.rouge[3] - a.r.rouge[3] || a.i - b.i);
+  const worst = order.slice(0, worstN).filter((o) => o.r.closestDoc >= 0).map(({ r, i }) => ({ index: i, completion: texts[i]!, story: stories.get(r.closestDoc) ?? '', storyId: r.closestDoc, rouge2: r.rouge[2], rouge3: r.rouge[3], rouge4: r.rouge[4] }));
+  return { completions: texts.length, rouge, over05: results.filter((r) => r.rouge[4] > 0.5).length / Math.max(1, results.length), histogram: { labels: ROUGE_BINS, counts }, worst };
+}
+
+async function generateCompletions(entry: ModelEntry, prompts: string[], s: MetricsConfig['sampling'], backend: Backend): Promise<string[]> {
+  const { model, tokenizer } = loadRunModel(entry.path, backend);
+  const out: string[] = [];
+  for (let i = 0; i < prompts.length; i++) {
+    let text = '';
+    for await (const t of generate(model, tokenizer, prompts[i]!, { ...s, rng: rngFor(s.seed, i, 0) })) text += t.text;
+    out.push(text);
+  }
+  return out;
+}
+
+/** Runs `eval metrics` and writes report.json + report.html into config.out. */
+export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) => void; quiet?: boolean } = {}): Promise<MetricsReport> {
+  const log = io.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  if (config.runs.length === 0) throw new UserError('eval metrics: give at least one --run <run-dir>');
+  mkdirSync(config.out, { recursive: true });
+  const docs: string[] = [];
+  for await (const d of readDocuments(config.data)) {
+    docs.push(d);
+    if (config.maxDocs !== null && docs.length >= config.maxDocs) break;
+  }
+  if (docs.length === 0) throw new UserError(`--data ${config.data}: no stories found`);
+  const models = expandRuns(config.runs, config.checkpoints);
+  const vocab = childVocabulary(config.vocabFile ?? undefined);
+  const prompts = config.generate ? (config.beginnings ? loadBeginnings(config.beginnings) : docs.slice(0, config.samples).map(firstSentence)) : [];
+  let idx: Awaited<ReturnType<typeof loadOrBuildIndex>> | null = null;
+  if (config.train && config.generate) idx = await loadOrBuildIndex(config.train, config.index, io.quiet);
+  const backend = await openBackend(config.backend, config.threads, log);
+  const reports: MetricsModelReport[] = [];
+  try {
+    for (const entry of models) {
+      const { model, tokenizer } = loadRunModel(entry.path, backend);
+      const stream = documentStream(docs.map((d) => tokenizer.encode(d)), tokenizer.eotId);
+      const total = Math.min(stream.length - 1, config.maxTokens ?? Infinity);
+      const prog = new Progress({ label: `score ${entry.id}`, total, unit: 'tok', quiet: io.quiet });
+      const lm = scoreStream(modelScorer(model), stream, { window: config.window ?? undefined, batch: config.batch, maxTokens: config.maxTokens ?? undefined, onProgress: (d) => prog.update(d) });
+      prog.done(`loss ${lm.loss.toFixed(3)}`);
+      let generation: GenerationMetrics | null = null;
+      let mem: MemorizationSummary | null = null;
+      if (config.generate && prompts.length) {
+        const texts = await generateCompletions(entry, prompts, config.sampling, backend);
+        generation = { completions: texts.length, distinct: { 1: distinctN(texts, 1).distinct, 2: distinctN(texts, 2).distinct, 3: distinctN(texts, 3).distinct }, vocab: vocabAdherence(texts, vocab) };
+        // Memorization is judged on the prompt + completion, as the story a reader would see.
+        if (idx && config.train) mem = await memorization(texts.map((t, i) => prompts[i] + t), idx.index, config.train, config.candidates);
+      }
+      reports.push({ id: entry.id, path: entry.path, weightsSha256: entry.weightsSha256, step: entry.step, params: model.numParams(), lm, generation, memorization: mem });
+    }
+  } finally {
+    backend.dispose();
+  }
+  let reference: MetricsReport['reference'] = null;
+  if (config.generate) {
+    const ref = docs.slice(0, Math.max(prompts.length, 1));
+    reference = {
+      texts: ref.length,
+      distinct: { 1: distinctN(ref, 1).distinct, 2: distinctN(ref, 2).distinct, 3: distinctN(ref, 3).distinct },
+      vocab: vocabAdherence(ref, vocab),
+      memorization: idx && config.train ? await memorization(ref, idx.index, config.train, config.candidates) : null,
+    };
+  }
+  const report: MetricsReport = {
+    kind: 'tinystories-metrics',
+    version: 1,
+    created: new Date().toISOString(),
+    config: { ...config, out: resolve(config.out) },
+    data: { source: config.data, documents: docs.length },
+    models: reports,
+    reference,
+    memorizationIndex: idx ? { docs: idx.index.docs, n: idx.index.n, sample: idx.index.sample, maxPostings: idx.index.maxPostings, bytes: idx.index.memoryBytes(), buildSeconds: idx.seconds, cached: idx.cached, path: idx.path } : null,
+  };
+  writeFileAtomicSync(join(config.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomicSync(join(config.out, 'report.html'), metricsReportHtml(report));
+  return report;
+}

@@ -1,0 +1,130 @@
+// Reports the dashboard finds under its roots: evaluation reports (eval gpt / eval metrics), generation runs (synth),
+// and dataset statistics (token-shard manifests of runs, corpus statistics of generated stories).
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { computeStats, type CorpusStats } from '../data/stats.ts';
+import { HttpError, isInside, runPath } from './paths.ts';
+
+const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules', 'completions']);
+const MAX_DEPTH = 4;
+
+export type ReportKind = 'gpt-eval' | 'metrics' | 'generation';
+
+export interface FoundReport {
+  /** Directory of the report, relative to the root ('/'-separated; '' = the root itself). */
+  id: string;
+  kind: ReportKind;
+  mtimeMs: number;
+}
+
+/** The kind of a report.json object, or null when it is none we show. */
+export function reportKind(obj: unknown): ReportKind | null {
+  if (!obj || typeof obj !== 'object') return null;
+  const o = obj as Record<string, unknown>;
+  if (o.kind === 'tinystories-gpt-eval') return 'gpt-eval';
+  if (o.kind === 'tinystories-metrics') return 'metrics';
+  if (typeof o.accepted === 'number' && o.attempts && typeof o.attempts === 'object' && o.requests && typeof o.requests === 'object') return 'generation';
+  return null;
+}
+
+/** Every report.json under `root` (four levels down) that is an eval or generation report. */
+export function discoverReports(root: string): FoundReport[] {
+  const out: FoundReport[] = [];
+  const realRoot = realpathSync(root);
+  const visit = (dir: string, depth: number) => {
+    const path = join(dir, 'report.json');
+    if (existsSync(path)) {
+      try {
+        const kind = reportKind(JSON.parse(readFileSync(path, 'utf8')));
+        if (kind) out.push({ id: relative(root, dir).split(sep).join('/'), kind, mtimeMs: statSync(path).mtimeMs });
+      } catch {
+        // not JSON (half-written reports do not exist: writers rename into place); ignore
+      }
+    }
+    if (depth >= MAX_DEPTH) return;
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      if (name.startsWith('.') || SKIP.has(name)) continue;
+      const p = join(dir, name);
+      try {
+        if (statSync(p).isDirectory() && isInside(realRoot, realpathSync(p))) visit(p, depth + 1);
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  };
+  visit(root, 0);
+  return out;
+}
+
+/** The report of a directory found by discoverReports (400/404 on a bad id). */
+export function readReport(root: string, id: string): { kind: ReportKind; report: Record<string, unknown> } {
+  const dir = id === '' ? root : runPath(root, id);
+  const path = join(dir, 'report.json');
+  if (!existsSync(path)) throw new HttpError(404, `no report.json in ${JSON.stringify(id)}`);
+  let obj: unknown;
+  try {
+    obj = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new HttpError(422, `${id}/report.json is not valid JSON (${(e as Error).message})`);
+  }
+  const kind = reportKind(obj);
+  if (!kind) throw new HttpError(422, `${id}/report.json is not an evaluation or generation report`);
+  return { kind, report: obj as Record<string, unknown> };
+}
+
+/** A run's token-shard manifest figures (what it was trained on). */
+export interface DatasetSummary {
+  run: string;
+  source: string | null;
+  vocabSize: number | null;
+  complete: boolean;
+  splits: Record<string, { shards: number; docs: number; tokens: number; bytes: number }>;
+}
+
+/** Reads the shard manifest a run was trained on; null when the run names none or it is unreadable. */
+export function runDataset(runDir: string, id: string): DatasetSummary | null {
+  try {
+    const tc = JSON.parse(readFileSync(join(runDir, 'train_config.json'), 'utf8')) as { shards?: string };
+    if (!tc.shards) return null;
+    const m = JSON.parse(readFileSync(join(resolve(runDir, tc.shards), 'manifest.json'), 'utf8')) as {
+      options?: { data?: string };
+      vocabSize?: number;
+      complete?: boolean;
+      shards?: Array<{ split: string; docs: number; tokens: number; bytes: number }>;
+    };
+    const splits: DatasetSummary['splits'] = {};
+    for (const s of m.shards ?? []) {
+      const t = (splits[s.split] ??= { shards: 0, docs: 0, tokens: 0, bytes: 0 });
+      t.shards++;
+      t.docs += s.docs;
+      t.tokens += s.tokens;
+      t.bytes += s.bytes;
+    }
+    return { run: id, source: m.options?.data ?? null, vocabSize: m.vocabSize ?? null, complete: m.complete ?? false, splits };
+  } catch {
+    return null;
+  }
+}
+
+const statsCache = new Map<string, { key: string; stats: Promise<CorpusStats> }>();
+
+/** Corpus statistics of a generation run's stories file, computed once per file version. */
+export function generationStats(root: string, id: string): Promise<CorpusStats> | null {
+  const dir = id === '' ? root : runPath(root, id);
+  const file = ['stories.txt', 'stories.jsonl'].map((f) => join(dir, f)).find((p) => existsSync(p));
+  if (!file) return null;
+  const st = statSync(file);
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = statsCache.get(file);
+  if (hit && hit.key === key) return hit.stats;
+  const stats = computeStats(file);
+  statsCache.set(file, { key, stats });
+  stats.catch(() => statsCache.delete(file));
+  return stats;
+}

@@ -1,0 +1,108 @@
+// `eval gpt` end to end on tiny runs and a scripted judge: report.json figures match the judge's answers, failures
+// and unreadable answers are counted, a rerun is served from the caches, checkpoints give a score-vs-step series.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runGptEval, GPT_EVAL_DEFAULTS, type GptEvalConfig, type GptEvalReport } from '../../src/eval/gpt-eval.ts';
+import { parseGrades } from '../../src/eval/grades.ts';
+import { completionOf, defaultScript, startMockJudge } from '../helpers/mock-judge.ts';
+import { makeRun } from './fixture-runs.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'eval-gpt-'));
+const small = join(tmp, 'small');
+const big = join(tmp, 'big');
+const smallParams = await makeRun(small, { dim: 16, steps: [10, 20] });
+const bigParams = await makeRun(big, { dim: 32, steps: [30], seed: 2 });
+const beginnings = join(tmp, 'beginnings.yaml');
+writeFileSync(beginnings, '---\n- |-\n  Once upon a time, there was a little girl named Lily. She had a red\n- |-\n  Tom and his dog went to the park. The dog saw a\n- "Mia had a blue kite. One day,"\n');
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+function config(out: string, url: string, extra: Partial<GptEvalConfig> = {}): GptEvalConfig {
+  return {
+    ...GPT_EVAL_DEFAULTS,
+    runs: [small, big],
+    beginnings,
+    limit: null,
+    sampling: { ...GPT_EVAL_DEFAULTS.sampling, completions: 2, maxTokens: 12 },
+    judge: { ...GPT_EVAL_DEFAULTS.judge, provider: 'openai', baseURL: url + '/v1', model: 'gpt-4o', parseRetries: 1, timeoutMs: 5000 },
+    out,
+    ...extra,
+  };
+}
+
+test('report figures equal the scripted grades; unreadable and failed are counted; rerun costs nothing', async () => {
+  // every third completion (by content) gets an unreadable answer, one gets a hard failure
+  const judge = await startMockJudge((req) => {
+    const c = completionOf(req.messages);
+    const h = [...c].reduce((a, ch) => (a * 31 + ch.charCodeAt(0)) >>> 0, 7);
+    if (req.messages.length === 3 && h % 3 === 0) return { text: 'A charming story!' };
+    if (h % 11 === 5) return { status: 400 };
+    return defaultScript(req);
+  });
+  const out = join(tmp, 'out1');
+  try {
+    const r = await runGptEval(config(out, judge.url), { quiet: true, log: () => {}, scheduler: { baseDelayMs: 1, maxDelayMs: 5 } });
+    assert.deepEqual(r.models.map((m) => m.id), ['small', 'big']);
+    assert.deepEqual(r.models.map((m) => m.params), [smallParams, bigParams]);
+    const lines = readFileSync(join(out, 'judgments.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2 * 3 * 2);
+    for (const m of r.models) {
+      const mine = lines.filter((l) => l.model === m.id);
+      assert.equal(m.results.total, 6);
+      assert.equal(m.results.graded + m.results.unparseable + m.results.failed, 6);
+      assert.equal(m.results.unparseable, mine.filter((l) => l.status === 'unparseable').length);
+      // recompute the grammar mean from the judge's answers as written
+      const grammar = mine.filter((l) => l.status === 'graded').map((l) => (parseGrades(l.answer) as { ok: true; grades: { grammar: number } }).grades.grammar);
+      if (grammar.length) assert.ok(Math.abs(m.results.scores.grammar.mean - grammar.reduce((a: number, b: number) => a + b, 0) / grammar.length) < 1e-9);
+    }
+    const total = r.models.reduce((s, m) => s + m.results.unparseable + m.results.failed, 0);
+    assert.ok(total > 0, 'the script should have produced some unreadable/failed answers');
+    assert.equal(r.judge.model, 'gpt-4o');
+    assert.deepEqual(r.judge.reportedModels, ['gpt-4o-2025-01-01']);
+    assert.equal(r.seeds.sampling, 1);
+    assert.ok(r.ci.includes('Student-t'));
+    assert.equal(r.emergence.byParams.grammar.length > 0, true);
+    assert.ok(existsSync(join(out, 'report.html')));
+    assert.ok(readFileSync(join(out, 'report.html'), 'utf8').includes('<svg'));
+    // rerun: completions reused, every successful judge call answered by the cache
+    const before = judge.requests.length;
+    const again = await runGptEval(config(out, judge.url), { quiet: true, log: () => {}, scheduler: { baseDelayMs: 1, maxDelayMs: 5 } });
+    assert.ok(again.models.every((m) => m.completionsReused));
+    const failedCalls = judge.requests.length - before;
+    assert.ok(failedCalls <= lines.filter((l) => l.status === 'failed').length * 1, `${failedCalls} new requests on rerun`);
+    assert.deepEqual(again.models.map((m) => m.results.scores.grammar.mean), r.models.map((m) => m.results.scores.grammar.mean));
+    assert.equal(again.models.reduce((s, m) => s + m.judgeUsage.inputTokens, 0) <= r.models.reduce((s, m) => s + m.judgeUsage.inputTokens, 0), true);
+  } finally {
+    await judge.close();
+  }
+});
+
+test('checkpoints give a score-vs-step series; the CLI writes both reports (Anthropic judge, JSON mode)', async () => {
+  const judge = await startMockJudge();
+  const out = join(tmp, 'out2');
+  try {
+    const r = spawnSync(process.execPath, ['bin/tinystories.mjs', 'eval', 'gpt', '--run', small, '--checkpoints', '--beginnings', beginnings, '--limit', '2', '--completions', '2', '--max-tokens', '8', '--temperature', '0.9', '--judge-provider', 'anthropic', '--judge-base-url', judge.url, '--judge-model', 'claude-x', '--judge-json', '--out', out, '--quiet'], { cwd: root, encoding: 'utf8', env: { ...process.env, TINYSTORIES_CACHE: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /small@step-10: grammar/);
+    const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as GptEvalReport;
+    assert.deepEqual(rep.models.map((m) => [m.id, m.step]), [['small@step-10', 10], ['small@step-20', 20]]);
+    assert.equal(rep.emergence.bySteps.length, 1);
+    assert.deepEqual(rep.emergence.bySteps[0]!.series.overall.map((p) => p.x), [10, 20]);
+    assert.equal(rep.judge.provider, 'anthropic');
+    assert.equal(rep.judge.json, true);
+    assert.equal(rep.config.sampling.temperature, 0.9);
+    assert.ok(rep.models.every((m) => m.results.graded === 4));
+    assert.ok(judge.requests.every((q) => q.api === 'anthropic'));
+    assert.ok(existsSync(join(out, 'judge-cache.sqlite')));
+    // usage errors are one line
+    const bad = spawnSync(process.execPath, ['bin/tinystories.mjs', 'eval', 'gpt', '--run', small, '--judge-provider', 'openai', '--out', out], { cwd: root, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr.trim(), 'tinystories: --judge-model <id> is required');
+  } finally {
+    await judge.close();
+  }
+});

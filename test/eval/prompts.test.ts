@@ -1,0 +1,40 @@
+// Beginnings files (the paper's YAML form and JSON) and the judge's wording.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { JUDGE_TURN2, judgeTurn1, loadBeginnings, parseBeginnings } from '../../src/eval/prompts.ts';
+
+const SHARED = new URL('../../../shared/data/tinystories_eval/', import.meta.url).pathname;
+
+test('YAML block scalars (|-, |, quoted, plain) and JSON arrays', () => {
+  const yaml = '---\n- |-\n  Once upon a time, there was a cat.\n\n  The cat said "\n- |\n  Tom had a ball\n- "Quoted \\"one\\""\n- plain one\n';
+  assert.deepEqual(parseBeginnings(yaml, 'x.yaml'), ['Once upon a time, there was a cat.\n\nThe cat said "', 'Tom had a ball\n', 'Quoted "one"', 'plain one']);
+  assert.deepEqual(parseBeginnings('["a b", {"beginning": "c"}]', 'x.json'), ['a b', 'c']);
+  assert.deepEqual(parseBeginnings('{"beginnings": ["z"]}', 'x.json'), ['z']);
+});
+
+test('bad files give one line naming the file and the line', () => {
+  assert.throws(() => parseBeginnings('---\nfoo: bar\n', 'b.yaml'), /b\.yaml:2: expected a list item/);
+  assert.throws(() => parseBeginnings('[1, 2]', 'b.json'), /b\.json: item 1 must be a string/);
+  assert.throws(() => parseBeginnings('[]', 'e.json'), /no story beginnings/);
+  assert.throws(() => loadBeginnings('/nonexistent/file.yaml'), /cannot read beginnings file/);
+});
+
+test("the two turns carry the paper's wording; the completion follows *** directly", () => {
+  const t1 = judgeTurn1('She was so weak she could', ' not go. $& $1');
+  assert.ok(t1.startsWith('the following exercise, the student is given a beginning of a story.'));
+  assert.ok(t1.includes('She was so weak she could*** not go. $& $1\n\n'));
+  assert.ok(t1.includes('Is it gramatically correct?'));
+  assert.ok(JUDGE_TURN2.endsWith('A: 3 or under. B: 4-5. C: 6-7. D: 8-9. E: 10-12. F: 13-16.'));
+});
+
+test('the shared YAML of 44 beginnings parses to exactly the JSON copy', { skip: existsSync(SHARED) ? false : `${SHARED} not present` }, () => {
+  const fromYaml = loadBeginnings(SHARED + 'Evaluation prompts.yaml');
+  const fromJson = JSON.parse(readFileSync(SHARED + 'evaluation_prompts.json', 'utf8')) as string[];
+  assert.equal(fromYaml.length, 44);
+  assert.deepEqual(fromYaml, fromJson);
+  // and the wording file quotes our turn texts
+  const md = readFileSync(SHARED + 'gpt_eval_prompt.md', 'utf8');
+  assert.ok(md.includes(JUDGE_TURN2));
+  assert.ok(md.includes(judgeTurn1('{beginning}', '{completion}')));
+});

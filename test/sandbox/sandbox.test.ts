@@ -1,0 +1,159 @@
+// The sandbox pool: results and their normalization, time limits (interrupt and terminate), the memory cap, and
+// every escape we know of, each of which must come back as a failed execution while the pool keeps working.
+// One warm pool for the whole file (a cold start is ~2-4 s).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SandboxPool, type ExecResult } from '../../src/sandbox/pool.ts';
+
+let pool: SandboxPool;
+before(async () => {
+  pool = await SandboxPool.create({ workers: 2, timeoutMs: 700, graceMs: 200, memoryLimitMb: 192 });
+});
+after(async () => {
+  await pool?.close();
+});
+
+function fn(body: string): string {
+  return `def simple_math_problem() -> int:\n    """A question."""\n${body.split('\n').map((l) => '    ' + l).join('\n')}\n`;
+}
+async function ok(code: string): Promise<number> {
+  const r = await pool.run(code);
+  assert.ok(r.ok, `expected a number, got ${JSON.stringify(r)}`);
+  return r.value;
+}
+async function fails(code: string, failure: string, message?: RegExp): Promise<ExecResult> {
+  const r = await pool.run(code);
+  assert.equal(r.ok, false, `expected a ${failure} failure, got ${JSON.stringify(r)}`);
+  if (!r.ok) {
+    assert.equal(r.failure, failure, JSON.stringify(r));
+    if (message) assert.match(r.message, message);
+  }
+  return r;
+}
+/** The pool still answers correctly after whatever came before. */
+async function stillWorks(): Promise<void> {
+  assert.equal(await ok(fn('result = 19 * 3\nreturn result')), 57);
+}
+
+// Bypasses the program-level import guard the way a determined program could: through a module's real builtins.
+const BYPASS = [
+  'import random',
+  'sys = random._os.sys',
+  'imp = sys.modules["builtins"].__import__',
+  'sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") != "_BlockFinder"]',
+].join('\n') + '\n';
+
+describe('results', () => {
+  test('TinyGSM function, paper-style `result =`, and normalization of the returned value', async () => {
+    assert.equal(await ok(fn('a = 6\nresult = a * 7\nreturn result')), 42);
+    assert.equal(await ok('x = 3\nresult = x * 2.5\n'), 7.5);
+    assert.equal(await ok(fn('return "1,000"')), 1000);
+    assert.equal(await ok(fn('return " $12.50 "')), 12.5);
+    assert.equal(await ok(fn('from fractions import Fraction\nreturn Fraction(9, 4)')), 2.25);
+    assert.equal(await ok(fn('from decimal import Decimal\nreturn Decimal("3.10")')), 3.1);
+    assert.equal(await ok(fn('return 2**60')), 2 ** 60);
+    assert.equal(await ok(fn('print("working...")\nreturn -5')), -5);
+  });
+  test('non-numeric results are typed failures', async () => {
+    await fails(fn('return True'), 'non_numeric', /bool/);
+    await fails(fn('return None'), 'non_numeric');
+    await fails(fn('return [1, 2]'), 'non_numeric');
+    await fails(fn('return "twelve"'), 'non_numeric');
+    await fails(fn('return float("nan")'), 'non_numeric');
+    await fails('x = 1\n', 'error', /neither simple_math_problem\(\) nor result/);
+  });
+  test('exceptions and syntax errors are errors with their type', async () => {
+    const r = await fails(fn('return 1 / 0'), 'error', /ZeroDivisionError/);
+    assert.equal(!r.ok && r.errorType, 'ZeroDivisionError');
+    await fails('def (', 'error', /SyntaxError/);
+    await fails(fn('raise SystemExit(3)'), 'error', /SystemExit/);
+    await fails('def f(n): return f(n + 1)\nresult = f(0)', 'error', /RecursionError/);
+  });
+  test('printed output is captured and capped', async () => {
+    const r = await pool.run(fn('for i in range(10**5):\n    print("x" * 50)\nreturn 1'));
+    assert.ok(r.ok);
+    assert.ok(r.stdout.length <= 2000 && r.stdout.startsWith('xxxx'));
+  });
+});
+
+describe('isolation between programs', () => {
+  test('monkeypatching a module or builtins does not leak into the next program', async () => {
+    assert.equal(await ok('import math\nmath.sqrt = lambda x: 0\nresult = math.sqrt(16)'), 0);
+    assert.equal(await ok('import math\nresult = math.sqrt(16)'), 4);
+    assert.equal(await ok(BYPASS + 'b = sys.modules["builtins"]\nb.int = lambda *a: 0\nb.sum = lambda *a: 0\nresult = 1'), 1);
+    assert.equal(await ok('result = int("7") + sum([1, 2])'), 10);
+    assert.equal(await ok('counter = 41\nresult = counter + 1'), 42);
+    await fails('result = counter', 'error', /NameError/);
+  });
+});
+
+describe('time limit', () => {
+  test('a pure-Python infinite loop is interrupted', async () => {
+    await fails('while True: pass', 'timeout', /interrupted/);
+    await stillWorks();
+  });
+  test('a loop that swallows the interrupt is terminated and its worker replaced', async () => {
+    const restarts = pool.stats.restarts;
+    await fails('while True:\n    try:\n        while True: pass\n    except BaseException: pass', 'timeout', /terminated/);
+    assert.equal(pool.stats.restarts, restarts + 1);
+    await stillWorks();
+  });
+  test('a loop inside C code (sum over a huge range, time.sleep) is terminated', async () => {
+    await fails('result = sum(range(10**10))', 'timeout', /terminated/);
+    await fails('import time\ntime.sleep(30)\nresult = 1', 'timeout');
+    await stillWorks();
+  });
+});
+
+describe('memory', () => {
+  test('a growing memory bomb and one huge allocation are reported as memory failures', async () => {
+    await fails('x = []\nwhile True: x.append(bytearray(10**6))', 'memory');
+    await stillWorks();
+    await fails('result = len(bytearray(10**9))', 'memory');
+    // a bomb that catches MemoryError still counts as going over the limit
+    await fails(fn('x = []\ntry:\n    while True: x.append(bytearray(10**6))\nexcept MemoryError:\n    x = None\nreturn 1'), 'memory');
+    await stillWorks();
+  });
+});
+
+describe('escapes', () => {
+  test('import js / pyodide_js / pyodide / _pyodide_core are refused', async () => {
+    for (const m of ['js', 'pyodide_js', 'pyodide', 'pyodide.code', '_pyodide_core', '_pyodide']) {
+      await fails(`import ${m}\nresult = 1`, 'error', /not allowed/);
+    }
+    await fails('__import__("js")\nresult = 1', 'error', /not allowed/);
+  });
+  test('the host bridges stay gone even with the import guard bypassed', async () => {
+    await fails(BYPASS + 'for k in list(sys.modules):\n    if "js" in k or "pyodide" in k: sys.modules.pop(k)\nj = imp("js")\nresult = 1', 'error', /No module named 'js'/);
+    await fails(BYPASS + 'j = imp("pyodide_js")\nresult = 1', 'error', /ModuleNotFound|No module/);
+    await fails(BYPASS + 'for k in list(sys.modules):\n    if "pyodide" in k: sys.modules.pop(k)\nm = imp("pyodide.code")\nresult = m.run_js("process.pid")', 'error');
+    await stillWorks();
+  });
+  test('a JsProxy made through _pyodide_core cannot reach the Function constructor', async () => {
+    await fails(BYPASS + 'sys.modules.pop("_pyodide_core", None)\nc = imp("_pyodide_core")\np = c.to_js({"a": 1})\nresult = p.constructor.constructor("return process.pid")()', 'blocked', /Function constructor/);
+    await fails(BYPASS + 'sys.modules.pop("_pyodide_core", None)\nc = imp("_pyodide_core")\np = c.create_proxy(lambda: 1)\nresult = p.constructor.constructor("return 1")()', 'blocked');
+    await stillWorks();
+  });
+  test('ctypes cannot run JavaScript (emscripten_run_script) or a shell (system)', async () => {
+    const ct = BYPASS + 'for k in ("ctypes", "_ctypes"): sys.modules.pop(k, None)\nc = imp("ctypes")\n';
+    await fails('import ctypes\nresult = 1', 'error', /not allowed/);
+    await fails(ct + 'c.CDLL(None).emscripten_run_script(b"globalThis.pwned = 1")\nresult = 1', 'blocked', /eval/);
+    await fails(ct + 'result = c.CDLL(None).system(b"touch /tmp/tinystories-sandbox-pwned")', 'blocked', /child_process/);
+    await stillWorks();
+  });
+  test('open() and host paths: refused, and the real open only sees the in-memory filesystem', async () => {
+    await fails('result = len(open("/etc/passwd").read())', 'error', /PermissionError: open/);
+    await fails(BYPASS + 'b = sys.modules["builtins"]\nresult = len(b.open("/etc/passwd").read())', 'error', /FileNotFoundError/);
+    await fails(BYPASS + `b = sys.modules["builtins"]\nresult = len(b.open(${JSON.stringify(import.meta.filename)}).read())`, 'error', /FileNotFoundError/);
+    assert.equal(await ok(BYPASS + 'os = random._os\nresult = len([d for d in os.listdir("/") if d not in ("tmp", "home", "dev", "proc", "lib")])'), 0);
+  });
+  test('os / subprocess / socket are refused, and their bypassed forms fail', async () => {
+    await fails('import os\nresult = os.system("echo hi")', 'error', /not allowed/);
+    await fails('import subprocess\nresult = 1', 'error', /not allowed/);
+    await fails('import socket\nresult = 1', 'error', /not allowed/);
+    await fails('import random\nresult = random._os.system("echo hi")', 'error', /PermissionError: os.system/);
+    await fails(BYPASS + 'for k in ("subprocess", "_posixsubprocess"): sys.modules.pop(k, None)\ns = imp("subprocess")\nresult = s.run(["ls"]).returncode', 'error');
+    await fails(BYPASS + 'for k in ("socket", "_socket"): sys.modules.pop(k, None)\ns = imp("socket")\nx = s.socket(s.AF_INET, s.SOCK_STREAM)\nx.connect(("127.0.0.1", 9))\nresult = 1', 'error');
+    await stillWorks();
+  });
+});

@@ -1,0 +1,86 @@
+// Playground: prompt → streamed generation over SSE; tokens colored by probability, top alternatives on hover.
+import { api, h, hideTip, probColor, runSelect, showTip } from '../util.ts';
+
+export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void) => void): Promise<void> {
+  root.append(h('h2', {}, 'Playground'));
+  const ckpt = h('select', { 'data-role': 'checkpoint' });
+  const fillCheckpoints = async (id: string) => {
+    const d = await api<{ checkpoints: string[]; summary: { hasBest: boolean } }>('/api/run', { id });
+    ckpt.textContent = '';
+    ckpt.append(h('option', { value: 'latest' }, 'latest'));
+    if (d.summary.hasBest) ckpt.append(h('option', { value: 'best' }, 'best'));
+    for (const c of [...d.checkpoints].reverse()) ckpt.append(h('option', { value: c }, c));
+  };
+  const sel = await runSelect((id) => void fillCheckpoints(id));
+  if (sel.value) await fillCheckpoints(sel.value);
+  const prompt = h('textarea', { 'data-role': 'prompt' }) as HTMLTextAreaElement;
+  prompt.value = localStorage.getItem('ts.prompt') ?? 'Once upon a time, there was a little girl named Lily.';
+  const num = (role: string, value: number, step: number, min: number, max: number) => h('input', { type: 'number', 'data-role': role, value, step, min, max }) as HTMLInputElement;
+  const temp = num('temperature', 0.8, 0.1, 0, 5);
+  const topK = num('topK', 40, 1, 0, 100000);
+  const topP = num('topP', 0.95, 0.05, 0.05, 1);
+  const maxTokens = num('maxTokens', 150, 10, 1, 2000);
+  const go = h('button', { 'data-role': 'generate' }, 'Generate');
+  const stop = h('button', { 'data-role': 'stop', disabled: true }, 'Stop');
+  const out = h('div', { class: 'gen', 'data-role': 'output' });
+  const info = h('p', { class: 'muted', 'data-role': 'gen-info' });
+  root.append(
+    h('div', { class: 'controls' }, h('label', {}, 'run ', sel), h('label', {}, 'weights ', ckpt)),
+    prompt,
+    h('div', { class: 'controls' }, h('label', {}, 'temperature ', temp), h('label', {}, 'top-k ', topK), h('label', {}, 'top-p ', topP), h('label', {}, 'max tokens ', maxTokens), go, stop),
+    out,
+    info,
+    h('p', { class: 'muted' }, 'Each token is colored by the probability the model gave it (red = unlikely, green = likely); hover for the top alternatives.'),
+  );
+  let es: EventSource | null = null;
+  const finish = () => {
+    es?.close();
+    es = null;
+    go.disabled = false;
+    stop.disabled = true;
+  };
+  go.addEventListener('click', () => {
+    finish();
+    localStorage.setItem('ts.prompt', prompt.value);
+    out.textContent = '';
+    out.append(h('span', { class: 'prompt' }, prompt.value));
+    info.textContent = 'generating…';
+    const q = new URLSearchParams({ id: sel.value, checkpoint: ckpt.value, prompt: prompt.value, temperature: temp.value, topK: topK.value, topP: topP.value, maxTokens: maxTokens.value });
+    const t0 = performance.now();
+    let first: number | null = null;
+    let n = 0;
+    go.disabled = true;
+    stop.disabled = false;
+    es = new EventSource('/api/generate?' + q.toString());
+    es.addEventListener('token', (ev) => {
+      const t = JSON.parse((ev as MessageEvent).data) as { text: string; prob: number; rank: number; alts: Array<{ text: string; prob: number }> };
+      if (first === null) first = performance.now() - t0;
+      n++;
+      const span = h('span', { class: 'tok', 'data-prob': t.prob.toFixed(4) }, t.text);
+      span.style.background = probColor(t.prob);
+      const tip = `p = ${t.prob.toFixed(3)}, rank ${t.rank + 1}\n` + t.alts.map((a) => `${JSON.stringify(a.text)}  ${a.prob.toFixed(3)}`).join('\n');
+      span.addEventListener('mousemove', (e) => showTip(tip, e));
+      span.addEventListener('mouseleave', hideTip);
+      out.append(span);
+    });
+    es.addEventListener('done', (ev) => {
+      const d = JSON.parse((ev as MessageEvent).data) as { stop: string; tokens: number; ms: number; seed: number };
+      info.textContent = `${d.tokens} tokens, stopped by ${d.stop}; first token after ${first?.toFixed(0) ?? '–'} ms, ${(d.tokens / (d.ms / 1000)).toFixed(1)} tokens/s; seed ${d.seed}`;
+      info.dataset.firstTokenMs = String(first ?? '');
+      finish();
+    });
+    es.addEventListener('failure', (ev) => {
+      info.textContent = 'error: ' + (JSON.parse((ev as MessageEvent).data) as { error: string }).error;
+      finish();
+    });
+    es.onerror = () => {
+      if (es) info.textContent = n ? info.textContent : 'connection failed';
+      finish();
+    };
+  });
+  stop.addEventListener('click', () => {
+    info.textContent = 'stopped';
+    finish();
+  });
+  onLeave(finish);
+}
