@@ -54,74 +54,99 @@ function probsTransposedTimes(outb: usize, so: i32, pb: usize, xb: usize, sx: i3
   }
 }
 
-/** Softmax of each row's [lo, i] range after scaling; every other entry of the row becomes 0. */
-function softmaxRows(attb: usize, T: i32, window: i32, scale: f32): void {
+/** Softmax of row i's [lo, i] range after scaling; every other entry of the row becomes 0. */
+function softmaxRow(row: usize, i: i32, T: i32, window: i32, scale: f32): void {
   const sc = f32x4.splat(scale);
-  for (let i = 0; i < T; i++) {
-    const row = attb + (<usize>(i * T) << 2);
-    const lo = rowLo(i, window), hi = i + 1;
-    let mv = f32x4.splat(-Infinity);
-    let j = lo;
-    for (; j + 4 <= hi; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2)));
-    let m = hmax(mv);
-    for (; j < hi; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
-    const ms = f32x4.splat(m * scale);
-    let sv = f32x4.splat(0);
-    j = lo;
-    for (; j + 4 <= hi; j += 4) {
-      const p = row + (<usize>j << 2);
-      const e = exp4(f32x4.sub(f32x4.mul(v128.load(p), sc), ms));
-      v128.store(p, e);
-      sv = f32x4.add(sv, e);
-    }
-    let s = hsum(sv);
-    for (; j < hi; j++) {
-      const p = row + (<usize>j << 2);
-      const e = exp1(load<f32>(p) * scale - m * scale);
-      store<f32>(p, e);
-      s += e;
-    }
-    const inv = f32x4.splat(<f32>1.0 / s);
-    j = lo;
-    for (; j + 4 <= hi; j += 4) {
-      const p = row + (<usize>j << 2);
-      v128.store(p, f32x4.mul(v128.load(p), inv));
-    }
-    for (; j < hi; j++) {
-      const p = row + (<usize>j << 2);
-      store<f32>(p, load<f32>(p) * f32x4.extract_lane(inv, 0));
-    }
-    memory.fill(row, 0, <usize>lo << 2);
-    memory.fill(row + (<usize>hi << 2), 0, <usize>(T - hi) << 2);
+  const lo = rowLo(i, window), hi = i + 1;
+  let mv = f32x4.splat(-Infinity);
+  let j = lo;
+  for (; j + 4 <= hi; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2)));
+  let m = hmax(mv);
+  for (; j < hi; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
+  const ms = f32x4.splat(m * scale);
+  let sv = f32x4.splat(0);
+  j = lo;
+  for (; j + 4 <= hi; j += 4) {
+    const p = row + (<usize>j << 2);
+    const e = exp4(f32x4.sub(f32x4.mul(v128.load(p), sc), ms));
+    v128.store(p, e);
+    sv = f32x4.add(sv, e);
   }
+  let s = hsum(sv);
+  for (; j < hi; j++) {
+    const p = row + (<usize>j << 2);
+    const e = exp1(load<f32>(p) * scale - m * scale);
+    store<f32>(p, e);
+    s += e;
+  }
+  const inv = f32x4.splat(<f32>1.0 / s);
+  j = lo;
+  for (; j + 4 <= hi; j += 4) {
+    const p = row + (<usize>j << 2);
+    v128.store(p, f32x4.mul(v128.load(p), inv));
+  }
+  for (; j < hi; j++) {
+    const p = row + (<usize>j << 2);
+    store<f32>(p, load<f32>(p) * f32x4.extract_lane(inv, 0));
+  }
+  memory.fill(row, 0, <usize>lo << 2);
+  memory.fill(row + (<usize>hi << 2), 0, <usize>(T - hi) << 2);
 }
 
-/** dS = P * (dP - sum(P * dP)) * scale over each row's [lo, i]; every other entry becomes 0. In place on dP. */
-function softmaxBackwardRows(dattb: usize, attb: usize, T: i32, window: i32, scale: f32): void {
-  for (let i = 0; i < T; i++) {
-    const drow = dattb + (<usize>(i * T) << 2);
-    const prow = attb + (<usize>(i * T) << 2);
-    const lo = rowLo(i, window), hi = i + 1;
-    let sv = f32x4.splat(0);
-    let j = lo;
-    for (; j + 4 <= hi; j += 4) {
-      const o = <usize>j << 2;
-      sv = f32x4.add(sv, f32x4.mul(v128.load(prow + o), v128.load(drow + o)));
+/**
+ * dS = P * (dP - sum(P * dP)) * scale over row i's [lo, i], in place on dP. Entries outside that range are only
+ * zeroed where the next products read them (up to 3 past either end, inside the 4-row tiles), not the whole row.
+ */
+function softmaxBackwardRow(drow: usize, prow: usize, i: i32, T: i32, window: i32, scale: f32): void {
+  const lo = rowLo(i, window), hi = i + 1;
+  let sv = f32x4.splat(0);
+  let j = lo;
+  for (; j + 4 <= hi; j += 4) {
+    const o = <usize>j << 2;
+    sv = f32x4.add(sv, f32x4.mul(v128.load(prow + o), v128.load(drow + o)));
+  }
+  let s = hsum(sv);
+  for (; j < hi; j++) s += load<f32>(prow + (<usize>j << 2)) * load<f32>(drow + (<usize>j << 2));
+  const ss = f32x4.splat(s), sc = f32x4.splat(scale);
+  j = lo;
+  for (; j + 4 <= hi; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(drow + o, f32x4.mul(f32x4.mul(v128.load(prow + o), f32x4.sub(v128.load(drow + o), ss)), sc));
+  }
+  for (; j < hi; j++) {
+    const o = <usize>j << 2;
+    store<f32>(drow + o, load<f32>(prow + o) * (load<f32>(drow + o) - s) * scale);
+  }
+  const zlo = max(0, lo - 3);
+  memory.fill(drow + (<usize>zlo << 2), 0, <usize>(lo - zlo) << 2);
+  const zhi = min(T, hi + 3);
+  memory.fill(drow + (<usize>hi << 2), 0, <usize>(zhi - hi) << 2);
+}
+
+/**
+ * One head's forward, fused per 4-query tile while its rows are in L1: scores (Q K^T), softmax, then out = P V.
+ * K^T and V are packed once per head into the two halves of the B scratch.
+ */
+function headForward(outb: usize, so: i32, attb: usize, qb: usize, kb: usize, vb: usize, S: i32, T: i32, HS: i32, window: i32, scale: f32): void {
+  const pA = packA;
+  const pK = packB;
+  const pV = packB + (<usize>(((T + 7) & ~7) * HS) << 2);
+  packBPanels(pK, kb, 1, S, 0, HS, 0, T); // (k=d, j=t2) = K[t2*S + d]
+  packBPanels(pV, vb, S, 1, 0, T, 0, HS); // (k=t2, j=d) = V[t2*S + d]
+  for (let i0 = 0; i0 < T; i0 += 4) {
+    const rows = min(4, T - i0);
+    packAPanels(pA, qb, S, 1, i0, rows, 0, HS);
+    const jhi = i0 + rows;
+    for (let j0 = rowLo(i0, window) & ~7; j0 < jhi; j0 += 8) {
+      micro(pA, pK + (<usize>(j0 * HS) << 2), HS, attb + (<usize>(i0 * T + j0) << 2), T, rows, min(8, T - j0), 0, 0);
     }
-    let s = hsum(sv);
-    for (; j < hi; j++) s += load<f32>(prow + (<usize>j << 2)) * load<f32>(drow + (<usize>j << 2));
-    const ss = f32x4.splat(s), sc = f32x4.splat(scale);
-    j = lo;
-    for (; j + 4 <= hi; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(drow + o, f32x4.mul(f32x4.mul(v128.load(prow + o), f32x4.sub(v128.load(drow + o), ss)), sc));
+    for (let i = i0; i < jhi; i++) softmaxRow(attb + (<usize>(i * T) << 2), i, T, window, scale);
+    const klo = rowLo(i0, window);
+    const kn = jhi - klo;
+    packAPanels(pA, attb, T, 1, i0, rows, klo, kn);
+    for (let jr = 0; jr < HS; jr += 8) {
+      micro(pA, pV + (<usize>(jr * T + klo * 8) << 2), kn, outb + (<usize>(i0 * so + jr) << 2), so, rows, min(8, HS - jr), 0, 0);
     }
-    for (; j < hi; j++) {
-      const o = <usize>j << 2;
-      store<f32>(drow + o, load<f32>(prow + o) * (load<f32>(drow + o) - s) * scale);
-    }
-    memory.fill(drow, 0, <usize>lo << 2);
-    memory.fill(drow + (<usize>hi << 2), 0, <usize>(T - hi) << 2);
   }
 }
 
@@ -136,9 +161,34 @@ export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: 
     for (let r = 0; r < rep; r++) {
       const h = kh * rep + r;
       const attb = att + (<usize>((b * NH + h) * T) * <usize>T << 2);
-      scores(attb, base + (<usize>(h * HS) << 2), S, kb, S, T, HS, window);
-      softmaxRows(attb, T, window, scale);
-      probsTimes(out + (<usize>(b * T * C + h * HS) << 2), C, attb, vb, S, T, HS, window, 0);
+      headForward(out + (<usize>(b * T * C + h * HS) << 2), C, attb, base + (<usize>(h * HS) << 2), kb, vb, S, T, HS, window, scale);
+    }
+  }
+}
+
+/**
+ * The query side of one head's backward, fused per 4-query tile: dP = dO V^T, dS = softmax backward (into datt),
+ * dQ += dS K. V^T and K are packed once per head into the two halves of the B scratch.
+ */
+function headBackwardQuery(dqb: usize, dattb: usize, attb: usize, dob: usize, so: i32, kb: usize, vb: usize, S: i32, T: i32, HS: i32, window: i32, scale: f32): void {
+  const pA = packA;
+  const pVt = packB;
+  const pK = packB + (<usize>(((T + 7) & ~7) * HS) << 2);
+  packBPanels(pVt, vb, 1, S, 0, HS, 0, T); // (k=d, j=t2) = V[t2*S + d]
+  packBPanels(pK, kb, S, 1, 0, T, 0, HS); // (k=t2, j=d) = K[t2*S + d]
+  for (let i0 = 0; i0 < T; i0 += 4) {
+    const rows = min(4, T - i0);
+    packAPanels(pA, dob, so, 1, i0, rows, 0, HS);
+    const jhi = i0 + rows;
+    for (let j0 = rowLo(i0, window) & ~7; j0 < jhi; j0 += 8) {
+      micro(pA, pVt + (<usize>(j0 * HS) << 2), HS, dattb + (<usize>(i0 * T + j0) << 2), T, rows, min(8, T - j0), 0, 0);
+    }
+    for (let i = i0; i < jhi; i++) softmaxBackwardRow(dattb + (<usize>(i * T) << 2), attb + (<usize>(i * T) << 2), i, T, window, scale);
+    const klo = rowLo(i0, window);
+    const kn = jhi - klo;
+    packAPanels(pA, dattb, T, 1, i0, rows, klo, kn);
+    for (let jr = 0; jr < HS; jr += 8) {
+      micro(pA, pK + (<usize>(jr * T + klo * 8) << 2), kn, dqb + (<usize>(i0 * S + jr) << 2), S, rows, min(8, HS - jr), 1, 0);
     }
   }
 }
@@ -158,9 +208,7 @@ export function attentionBackward(dqkv: usize, datt: usize, dout: usize, qkv: us
       const tt = <usize>((b * NH + h) * T) * <usize>T << 2;
       const attb = att + tt, dattb = datt + tt;
       const dob = dout + (<usize>(b * T * C) << 2) + hOff;
-      scores(dattb, dob, C, base + vOff, S, T, HS, window); // dP = dO V^T
-      softmaxBackwardRows(dattb, attb, T, window, scale);
-      probsTimes(dbase + hOff, S, dattb, base + kOff, S, T, HS, window, 1); // dQ += dS K
+      headBackwardQuery(dbase + hOff, dattb, attb, dob, C, base + kOff, base + vOff, S, T, HS, window, scale);
       probsTransposedTimes(dbase + kOff, S, dattb, base + hOff, S, T, HS, window); // dK += dS^T Q
       probsTransposedTimes(dbase + vOff, S, attb, dob, C, T, HS, window); // dV += P^T dO
     }

@@ -1,7 +1,7 @@
 // WebAssembly kernel entry points (llm.c style). Pointers are byte offsets into the imported shared memory; every
 // kernel takes (tid, nth) last and does thread tid's share of the work, so one call per thread runs it in parallel.
-import { fma, exp4, tanh4, hsum, chunkStart } from './simd';
-import { gemm, setScratch, SCRATCH_BYTES } from './gemm';
+import { fma, exp4, hsum, chunkStart } from './simd';
+import { gemm, setScratch, SCRATCH_BYTES, PACKA_FLOATS, PACKB_FLOATS } from './gemm';
 import { attentionForward, attentionBackward, attentionDecode } from './attention';
 
 /** First free byte after this module's static data (the JS allocator starts here). */
@@ -12,6 +12,15 @@ export function heap_base(): usize {
 /** Bytes of scratch each thread needs. */
 export function scratch_bytes(): i32 {
   return SCRATCH_BYTES;
+}
+
+/** Floats of the A and B packing areas in each thread's scratch (the attention kernels' size limits). */
+export function pack_a_floats(): i32 {
+  return PACKA_FLOATS;
+}
+
+export function pack_b_floats(): i32 {
+  return PACKB_FLOATS;
 }
 
 /** Points this instance (one per thread) at its own scratch region. */
@@ -37,6 +46,31 @@ export function peak_fma(n: i32): f32 {
 export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usize, N: i32, C: i32, OC: i32, tid: i32, nth: i32): void {
   // out (N,OC) = inp (N,C) @ W^T: B(k=c, j=oc) = W[oc*C + c]
   gemm(out, OC, inp, C, 1, weight, 1, C, bias, N, OC, C, 0, tid, nth);
+}
+
+/**
+ * out (N,OC) = inp (N,C) @ W^T for a few rows (decode): dot products along W's contiguous rows, no packing (packing
+ * would copy the whole weight once per token). Threads split the output channels.
+ */
+export function matmul_forward_rows(out: usize, inp: usize, weight: usize, bias: usize, N: i32, C: i32, OC: i32, tid: i32, nth: i32): void {
+  const o0 = chunkStart(OC, tid, nth, 4), o1 = chunkStart(OC, tid + 1, nth, 4);
+  for (let o = o0; o < o1; o++) {
+    const w = weight + (<usize>o * <usize>C << 2);
+    const b: f32 = bias != 0 ? load<f32>(bias + (<usize>o << 2)) : 0;
+    for (let n = 0; n < N; n++) {
+      const x = inp + (<usize>n * <usize>C << 2);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      let c = 0;
+      for (; c + 8 <= C; c += 8) {
+        const q = <usize>c << 2;
+        a0 = fma(v128.load(x + q), v128.load(w + q), a0);
+        a1 = fma(v128.load(x + q, 16), v128.load(w + q, 16), a1);
+      }
+      let acc = hsum(f32x4.add(a0, a1));
+      for (; c < C; c++) acc += load<f32>(x + (<usize>c << 2)) * load<f32>(w + (<usize>c << 2));
+      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc + b);
+    }
+  }
 }
 
 export function matmul_backward_inp(dinp: usize, dout: usize, weight: usize, N: i32, C: i32, OC: i32, tid: i32, nth: i32): void {
@@ -290,23 +324,24 @@ export function rmsnorm_backward(dinp: usize, dweight: usize, dout: usize, inp: 
 const GELU_K: f32 = 0.7978845608028654; // sqrt(2/pi)
 const GELU_C: f32 = 0.044715;
 
+/** gelu_new as x * sigmoid(2u) (= 0.5x(1 + tanh u)), u = sqrt(2/pi)(x + 0.044715x^3): no cancellation in either tail. */
+// @ts-ignore: decorator
+@inline function gelu4(x: v128): v128 {
+  const u = f32x4.mul(f32x4.splat(GELU_K), fma(f32x4.mul(f32x4.splat(GELU_C), x), f32x4.mul(x, x), x));
+  return f32x4.div(x, f32x4.add(f32x4.splat(1.0), exp4(f32x4.mul(f32x4.splat(-2.0), u))));
+}
+
 export function gelu_forward(out: usize, inp: usize, N: i32, tid: i32, nth: i32): void {
   const i0 = chunkStart(N, tid, nth, 4), i1 = chunkStart(N, tid + 1, nth, 4);
-  const k = f32x4.splat(GELU_K), cc = f32x4.splat(GELU_C), half = f32x4.splat(0.5), one = f32x4.splat(1.0);
   let i = i0;
-  for (; i < i1; i += 4) {
-    // the last chunk may end on a partial vector: handled below
-    if (i + 4 > i1) break;
+  for (; i + 4 <= i1; i += 4) {
     const p = <usize>i << 2;
     const x = v128.load(inp + p);
-    const u = f32x4.mul(k, fma(f32x4.mul(cc, x), f32x4.mul(x, x), x));
-    v128.store(out + p, f32x4.mul(f32x4.mul(half, x), f32x4.add(one, tanh4(u))));
+    v128.store(out + p, gelu4(x));
   }
   for (; i < i1; i++) {
     const p = <usize>i << 2;
-    const x = f32x4.splat(load<f32>(inp + p));
-    const u = f32x4.mul(k, fma(f32x4.mul(cc, x), f32x4.mul(x, x), x));
-    store<f32>(out + p, f32x4.extract_lane(f32x4.mul(f32x4.mul(half, x), f32x4.add(one, tanh4(u))), 0));
+    store<f32>(out + p, f32x4.extract_lane(gelu4(f32x4.splat(load<f32>(inp + p))), 0));
   }
 }
 
@@ -315,8 +350,11 @@ export function gelu_forward(out: usize, inp: usize, N: i32, tid: i32, nth: i32)
   const k = f32x4.splat(GELU_K), cc = f32x4.splat(GELU_C), half = f32x4.splat(0.5), one = f32x4.splat(1.0);
   const x2 = f32x4.mul(x, x);
   const u = f32x4.mul(k, fma(f32x4.mul(cc, x), x2, x));
-  const th = tanh4(u);
-  const sech2 = f32x4.sub(one, f32x4.mul(th, th));
+  // tanh and sech^2 from one exp: 1 - tanh^2 computed as 4e/(e+1)^2, not by cancellation (accurate in the tails)
+  const e = exp4(f32x4.add(u, u));
+  const r = f32x4.div(one, f32x4.add(e, one));
+  const th = f32x4.sub(one, f32x4.add(r, r));
+  const sech2 = f32x4.mul(f32x4.mul(f32x4.splat(4.0), e), f32x4.mul(r, r));
   const du = f32x4.mul(k, fma(f32x4.splat(3.0 * GELU_C), x2, one));
   return fma(f32x4.mul(f32x4.mul(half, x), sech2), du, f32x4.mul(half, f32x4.add(one, th)));
 }

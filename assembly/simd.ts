@@ -49,13 +49,6 @@
   return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
-/** tanh on 4 lanes: 1 - 2 / (exp(2x) + 1). */
-// @ts-ignore: decorator
-@inline export function tanh4(x: v128): v128 {
-  const e = exp4(f32x4.add(x, x));
-  return f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
-}
-
 /** Start of thread tid's share of n items split into nth chunks of a multiple of `align` items. */
 // @ts-ignore: decorator
 @inline export function chunkStart(n: i32, tid: i32, nth: i32, align: i32): i32 {

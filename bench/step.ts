@@ -1,11 +1,12 @@
 // Training-step throughput on config R (bench-r: 4 layers, d=256, 8 heads, T=256, B=8, V=4096): the WASM backend
-// on 1 and 2 threads with a per-kernel breakdown, and the tfjs-wasm peer in the same run.
+// on 1 and 2 threads with a per-kernel breakdown, KV-cache sampling tokens/s (config R, llama 15M), and the
+// tfjs-wasm training step as the peer in the same run.
 // `npx tsx bench/step.ts [--quick]`; appends a JSON line to bench/results/step.jsonl.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { presetConfig } from '../src/engine/config.ts';
-import { benchStep, formatStep, type StepReport } from '../src/engine/wasm/bench.ts';
+import { benchSample, benchStep, formatSample, formatStep, type SampleReport, type StepReport } from '../src/engine/wasm/bench.ts';
 import { CONFIG_R, tfjsStep } from './peers/tfjs-step.ts';
 
 const quick = process.argv.includes('--quick');
@@ -17,6 +18,15 @@ for (const threads of [1, 2]) {
   console.log('');
   ours.push(r);
 }
+// single-stream sampling with the KV cache (greedy, random weights): config R and llama 15M, 1 thread
+const sampling: SampleReport[] = [];
+for (const preset of ['bench-r', '15M']) {
+  const r = await benchSample({ config: presetConfig(preset), configName: preset, tokens: quick ? 64 : 256, threads: 1 });
+  for (const line of formatSample(r)) console.log(line);
+  sampling.push(r);
+}
+console.log('');
+
 // The peer takes ~40 s per config-R step; --quick times it at B=1 (its tokens/s barely depends on B).
 const peerCfg = quick ? { ...CONFIG_R, B: 1 } : CONFIG_R;
 const peer = await tfjsStep(peerCfg, 1);
@@ -31,6 +41,7 @@ const line = {
   date: new Date().toISOString(),
   quick,
   ours: ours.map(({ kernels, losses, ...r }) => ({ ...r, kernels: kernels.map((k) => ({ kernel: k.kernel, ms: +k.ms.toFixed(2) })) })),
+  sampling,
   peer,
 };
 appendFileSync(join(here, 'results', 'step.jsonl'), JSON.stringify(line) + '\n');

@@ -1,6 +1,6 @@
 // Compiles the AssemblyScript kernels in assembly/ to build/*.wasm (a relaxed-SIMD and a plain-SIMD build).
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,15 +24,22 @@ const variants = [
   { name: 'kernels-relaxed', flags: ['--enable', 'simd', '--enable', 'threads', '--enable', 'relaxed-simd', '--use', 'RELAXED=1'] },
   { name: 'kernels-simd', flags: ['--enable', 'simd', '--enable', 'threads', '--use', 'RELAXED=0'] },
 ];
-for (const v of variants) {
+// The two variants compile in parallel (asc is single-threaded).
+const jobs = variants.map((v) => {
   const out = join(root, 'build', `${v.name}.wasm`);
-  if (existsSync(out) && statSync(out).mtimeMs > newestSource && !process.argv.includes('--force')) continue;
+  if (existsSync(out) && statSync(out).mtimeMs > newestSource && !process.argv.includes('--force')) return Promise.resolve(0);
+  // `--enable threads` is required by --sharedMemory; the kernels themselves use no atomics
   const args = [asc, entry, '-O3', '--noAssert', '--runtime', 'stub', '--importMemory', '--sharedMemory',
     '--initialMemory', '1', '--maximumMemory', '65536', '--outFile', out, ...v.flags];
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`build-wasm: asc failed for ${v.name}`);
-    process.exit(r.status ?? 1);
-  }
-  console.log(`build-wasm: wrote build/${v.name}.wasm`);
-}
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
+    child.on('exit', (code) => {
+      if (code === 0) console.log(`build-wasm: wrote build/${v.name}.wasm`);
+      else console.error(`build-wasm: asc failed for ${v.name}`);
+      resolve(code ?? 1);
+    });
+  });
+});
+const codes = await Promise.all(jobs);
+const failed = codes.find((c) => c !== 0);
+if (failed !== undefined) process.exit(failed);

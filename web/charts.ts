@@ -64,10 +64,15 @@ export function barChart(el: HTMLElement, title: string, labels: string[], bars:
         { label: 'bucket', value: (_u: uPlot, v: number) => labels[v] ?? '' },
         ...bars.map((b, i) => ({
           label: b.label,
-          // several models overlay translucent bars on the same buckets
-          fill: color(i) + (n > 1 ? '66' : 'cc'),
+          // grouped: series i of n takes the i-th slice of each bucket's 0.8-wide slot (x in bucket units)
+          fill: color(i) + 'cc',
           stroke: color(i),
-          paths: uPlot.paths.bars!({ size: [0.8, 80], align: 0 }),
+          paths: uPlot.paths.bars!({
+            disp: {
+              x0: { unit: 1, values: () => xs.map((x) => x - 0.4 + (i * 0.8) / n) },
+              size: { unit: 1, values: () => [0.8 / n] },
+            },
+          } as uPlot.Series.BarsPathBuilderOpts),
           points: { show: false },
         })),
       ],

@@ -42,7 +42,7 @@ async function init(): Promise<void> {
   ready = true;
 }
 
-/** Times `steps` training steps (after one warm-up step) of config R on the tfjs wasm backend. */
+/** Times `steps` training steps of config R on the tfjs wasm backend (no warm-up step). */
 export async function tfjsStep(cfg: PeerConfig = CONFIG_R, steps = 1): Promise<PeerResult> {
   await init();
   const { B, T, C, L, NH, V } = cfg;
@@ -95,7 +95,7 @@ export async function tfjsStep(cfg: PeerConfig = CONFIG_R, steps = 1): Promise<P
     losses.push(value.dataSync()[0]!);
     tf.dispose([value, ...Object.values(grads)]);
   };
-  step();
+  // no warm-up step: one config-R step takes ~40 s, next to which tfjs's first-call setup is noise
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) step();
   const ms = (performance.now() - t0) / steps;

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { ProviderName } from '../llm/index.ts';
 import { GPT_EVAL_DEFAULTS, runGptEval, type JudgeConfig } from '../eval/gpt-eval.ts';
 import { runInstructEval } from '../eval/instruct.ts';
+import { compareReports } from '../eval/compare.ts';
 import { METRICS_DEFAULTS, runMetrics } from '../eval/metrics.ts';
 import { DIMENSIONS } from '../eval/grades.ts';
 import type { BackendKind } from '../train/backend-choice.ts';
@@ -195,6 +196,17 @@ export function register(program: Command): void {
         process.stdout.write(line + '\n');
       }
       process.stdout.write(`wrote ${out(o)}/report.json and report.html\n`);
+    });
+
+  ev.command('compare')
+    .description('put the models of several `eval gpt` reports side by side (checks they used the same judge, beginnings and sampling)')
+    .argument('<reports...>', 'report.json files or eval gpt output directories')
+    .option('--out <dir>', 'output directory')
+    .option('--strict', 'fail when the reports were not measured the same way (default: warn and list the differences)')
+    .action((paths: string[], o: Opts) => {
+      const { report, issues } = compareReports(paths, out(o), Boolean(o.strict));
+      for (const i of issues) process.stderr.write(`warning: ${i}\n`);
+      process.stdout.write(`compared ${report.models.length} models from ${paths.length} reports; wrote ${out(o)}/report.json and report.html\n`);
     });
 
   engineOptions(

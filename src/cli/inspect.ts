@@ -45,6 +45,18 @@ export function formatNeurons(r: NeuronReport, limit = 20): string {
     const ctx = t ? `${t.before.slice(-30)}[${t.token}]${t.after}`.replace(/\n/g, '⏎') : '';
     lines.push(`  L${n.layer} #${String(n.neuron).padEnd(5)} ${pad(n.wordClass, 12)} ${(n.consistency * 100).toFixed(0).padStart(3)}%  ${n.commonWords.map((w) => `${w.word}×${w.count}`).join(' ')}   ${ctx}`);
   }
+  // the paper's first sightings, if this model has them
+  const best = (pred: (n: NeuronReport['neurons'][number]) => boolean, key: (n: NeuronReport['neurons'][number]) => number) =>
+    r.neurons.filter(pred).sort((a, b) => key(b) - key(a))[0];
+  const show = (label: string, n: NeuronReport['neurons'][number] | undefined, why: string) =>
+    lines.push(`  ${label.padEnd(26)} ${n ? `L${n.layer} #${n.neuron}: ${n.commonWords.map((w) => w.word).join(', ')} (${why})` : 'none found'}`);
+  lines.push('look for:');
+  const name = best((n) => n.wordClass === 'name', (n) => n.consistency);
+  show('protagonist names', name, name ? `${(name.classShares.name! * 100).toFixed(0)}% names` : '');
+  const verb = best((n) => n.wordClass === 'verb', (n) => n.consistency);
+  show('action verbs', verb, verb ? `${(verb.classShares.verb! * 100).toFixed(0)}% verbs` : '');
+  const quote = best((n) => n.quoteStartShare >= 0.5, (n) => n.quoteStartShare + (n.classShares.pronoun ?? 0));
+  show('quote starts ("I", "We")', quote, quote ? `${(quote.quoteStartShare * 100).toFixed(0)}% open a quote` : '');
   return lines.join('\n');
 }
 

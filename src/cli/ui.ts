@@ -1,6 +1,7 @@
 // `tinystories ui`: the local dashboard over a runs directory (runs, samples, playground, game, evals, inspect, data).
 import type { Command } from 'commander';
 import { startServer } from '../server/http.ts';
+import { type BackendKind, openBackend } from '../train/backend-choice.ts';
 import { UserError } from '../util/errors.ts';
 
 export function register(program: Command): void {
@@ -10,11 +11,17 @@ export function register(program: Command): void {
     .option('--runs <dir>', 'the runs directory (also searched for eval and generation reports)', 'runs')
     .option('--port <p>', 'port (0 = any free one)', '8080')
     .option('--host <h>', 'interface to bind; anything but loopback exposes your runs to the network', '127.0.0.1')
+    .option('--backend <b>', 'compute for the playground, game and attention pages: ref, wasm or auto', 'ref')
+    .option('--threads <n>', 'WASM threads (0 = all cores)', '0')
     .addHelpText('after', '\nExamples:\n  tinystories ui --runs runs\n  tinystories ui --runs runs --port 9000')
-    .action(async (o: { runs: string; port: string; host: string }) => {
+    .action(async (o: { runs: string; port: string; host: string; backend: string; threads: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0..65535, got '${o.port}'`);
-      const s = await startServer({ runs: o.runs, port, host: o.host, log: (l) => process.stderr.write(l + '\n') });
+      if (!['ref', 'wasm', 'auto'].includes(o.backend)) throw new UserError(`--backend: expected ref, wasm or auto, got '${o.backend}'`);
+      const threads = Number(o.threads);
+      if (!Number.isInteger(threads) || threads < 0) throw new UserError(`--threads: expected an integer >= 0, got '${o.threads}'`);
+      const backend = await openBackend(o.backend as BackendKind, threads, (l) => process.stderr.write(l + '\n'));
+      const s = await startServer({ runs: o.runs, port, host: o.host, backend, log: (l) => process.stderr.write(l + '\n') });
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {
         process.stderr.write(`warning: listening on ${o.host}: anyone who can reach this address can read your runs\n`);
       }

@@ -211,11 +211,20 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
   writeFileAtomicSync(join(config.out, 'judgments.jsonl'), judgmentLines.join('\n') + '\n');
   writeFileAtomicSync(join(config.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileAtomicSync(join(config.out, 'report.html'), gptReportHtml(report));
+  const total = reports.reduce((n, r) => n + r.results.total, 0);
+  const failed = reports.reduce((n, r) => n + r.results.failed, 0);
+  if (total > 0 && failed === total) {
+    const first = judgmentLines.map((l) => JSON.parse(l) as { reason: string | null }).find((j) => j.reason)?.reason ?? 'unknown error';
+    throw new UserError(`eval gpt: every judge call failed (${failed} completions; first error: ${first}); the report in ${config.out} lists them`);
+  }
   return report;
 }
 
 function buildGptReport(config: GptEvalConfig, source: string, beginnings: string[], models: ModelEntry[], reports: GptModelReport[], reportedModels: string[], cache: GptEvalReport['cache']): GptEvalReport {
-  const byParams = emergenceSeries(reports.filter((r) => !/@step-/.test(r.id)).map((r) => ({ id: r.id, x: r.params, scores: r.results })));
+  // score vs size: one point per run, its latest weights (the last entry of each run)
+  const latest = new Map<string, GptModelReport>();
+  for (const r of reports) latest.set(r.run, r);
+  const byParams = emergenceSeries([...latest.values()].map((r) => ({ id: r.id, x: r.params, scores: r.results })));
   const runs = [...new Set(models.map((m) => m.run))];
   const bySteps = runs
     .map((run) => ({ run, series: emergenceSeries(reports.filter((r) => r.run === run).map((r) => ({ id: r.id, x: r.step, scores: r.results }))) }))

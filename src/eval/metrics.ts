@@ -205,8 +205,8 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
       if (config.generate && prompts.length) {
         const texts = await generateCompletions(entry, prompts, config.sampling, backend);
         generation = { completions: texts.length, distinct: { 1: distinctN(texts, 1).distinct, 2: distinctN(texts, 2).distinct, 3: distinctN(texts, 3).distinct }, vocab: vocabAdherence(texts, vocab) };
-        // Memorization is judged on the prompt + completion, as the story a reader would see.
-        if (idx && config.train) mem = await memorization(texts.map((t, i) => prompts[i] + t), idx.index, config.train, config.candidates);
+        // Memorization is measured on what the model wrote (the completion, without the prompt), as in the paper.
+        if (idx && config.train) mem = await memorization(texts, idx.index, config.train, config.candidates);
       }
       reports.push({ id: entry.id, path: entry.path, weightsSha256: entry.weightsSha256, step: entry.step, params: model.numParams(), lm, generation, memorization: mem });
     }
@@ -215,7 +215,11 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
   }
   let reference: MetricsReport['reference'] = null;
   if (config.generate) {
-    const ref = docs.slice(0, Math.max(prompts.length, 1));
+    // The held-out stories as a model would have continued them: the text after the first sentence (the prompt).
+    const ref = docs.slice(0, Math.max(prompts.length, 1)).map((d) => {
+      const head = firstSentence(d);
+      return d.startsWith(head) ? d.slice(head.length).trim() : d;
+    });
     reference = {
       texts: ref.length,
       distinct: { 1: distinctN(ref, 1).distinct, 2: distinctN(ref, 2).distinct, 3: distinctN(ref, 3).distinct },

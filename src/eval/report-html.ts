@@ -6,7 +6,7 @@ import type { EmergencePoint } from './aggregate.ts';
 import { AGE_GROUPS, AGE_LABELS, DIMENSIONS, type Dimension } from './grades.ts';
 import type { GptEvalReport } from './gpt-eval.ts';
 import type { InstructEvalReport } from './instruct.ts';
-import type { MetricsReport } from './metrics.ts';
+import type { MemorizationSummary, MetricsModelReport, MetricsReport } from './metrics.ts';
 
 function ci(lo: number, hi: number): string {
   return Number.isFinite(lo) ? `[${lo.toFixed(2)}, ${hi.toFixed(2)}]` : '–';
@@ -20,15 +20,18 @@ function emergenceChart(series: Record<Dimension | 'overall', EmergencePoint[]>,
   return lineChart({ series: lines, xLabel, yLabel: 'score (0-10)', logX, title, width: 620 });
 }
 
-/** report.html of `eval gpt`. */
-export function gptReportHtml(r: GptEvalReport): string {
+/** report.html of `eval gpt` (and of `eval compare`, which passes the comparability issues it found). */
+export function gptReportHtml(r: GptEvalReport, issues: string[] = []): string {
   const parts: string[] = [];
+  if (issues.length) {
+    parts.push(section('Not measured the same way', `<ul class="warn">${issues.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`, 'These reports differ in settings that change the scores; compare them with care.'));
+  }
   const scoreRows: Cell[][] = r.models.map((m) => [
     m.id,
     m.params,
     m.step,
-    ...DIMENSIONS.flatMap((d) => [m.results.scores[d].mean, ci(...m.results.scores[d].ci95)]),
-    m.results.overall.mean,
+    ...DIMENSIONS.flatMap((d) => [{ value: m.results.scores[d].mean, digits: 2 }, ci(...m.results.scores[d].ci95)]),
+    { value: m.results.overall.mean, digits: 2 },
     `${m.results.graded}/${m.results.total}`,
     m.results.unparseable,
     m.results.failed,
@@ -77,7 +80,7 @@ export function gptReportHtml(r: GptEvalReport): string {
   const costRows: Cell[][] = r.models.map((m) => [m.id, m.completions, m.meanCompletionTokens, m.cutAtMaxTokens, m.judgeCalls, m.judgeCachedCalls, m.judgeUsage.inputTokens, m.judgeUsage.outputTokens, m.judgeCostUsd === null ? 'unpriced' : `$${m.judgeCostUsd.toFixed(4)}`]);
   parts.push(section('Completions and judge calls', table(['model', 'completions', 'mean tokens', 'cut at max', 'judge calls', 'cached', 'input tok', 'output tok', 'cost'], costRows, { digits: 1 })));
   for (const m of r.models) {
-    const rows: Cell[][] = m.results.perBeginning.map((b) => [b.beginning + 1, b.n, ...DIMENSIONS.map((d) => b[d])]);
+    const rows: Cell[][] = m.results.perBeginning.map((b) => [b.beginning + 1, b.n, ...DIMENSIONS.map((d): Cell => ({ value: b[d], digits: 2 }))]);
     parts.push(detailsHtml(`Per-beginning means: ${m.id}`, table(['#', 'n', ...DIMENSIONS], rows)));
   }
   parts.push(
@@ -105,7 +108,7 @@ export function gptReportHtml(r: GptEvalReport): string {
 /** report.html of `eval instruct`. */
 export function instructReportHtml(r: InstructEvalReport): string {
   const dims = r.dimensions;
-  const rows: Cell[][] = r.models.map((m) => [m.id, m.params, ...dims.flatMap((d) => [m.scores[d]?.mean ?? null, m.scores[d] ? ci(...m.scores[d]!.ci95) : '–']), m.requiredWords.allPresent, m.requiredWords.wordShare, `${m.graded}/${m.total}`, m.unparseable, m.failed]);
+  const rows: Cell[][] = r.models.map((m) => [m.id, m.params, ...dims.flatMap((d): Cell[] => [{ value: m.scores[d]?.mean ?? null, digits: 2 }, m.scores[d] ? ci(...m.scores[d]!.ci95) : '–']), m.requiredWords.allPresent, m.requiredWords.wordShare, `${m.graded}/${m.total}`, m.unparseable, m.failed]);
   const body =
     section(
       'Instruction following',
@@ -134,7 +137,7 @@ export function instructReportHtml(r: InstructEvalReport): string {
 /** report.html of `eval metrics`. */
 export function metricsReportHtml(r: MetricsReport): string {
   const parts: string[] = [];
-  const lm = r.models.map((m) => [m.id, m.params, m.lm.tokens, m.lm.loss, m.lm.perplexity, m.lm.rank.mean, m.lm.rank.median, m.lm.rank.top1, m.lm.rank.top5, m.lm.tokensPerSecond] as Cell[]);
+  const lm = r.models.map((m) => [m.id, m.params, m.lm.tokens, m.lm.loss, m.lm.perplexity, m.lm.rank.mean, m.lm.rank.median, m.lm.rank.top1, m.lm.rank.top5, { value: m.lm.tokensPerSecond, digits: 0 }] as Cell[]);
   parts.push(
     section(
       'Validation loss and guess-rank',
@@ -146,6 +149,20 @@ export function metricsReportHtml(r: MetricsReport): string {
       `Held-out source: ${r.data.source} (${r.data.documents} stories). Guess-rank = 1 + tokens with a higher logit than the true one.`,
     ),
   );
+  const byRun = new Map<string, Array<{ x: number; y: number; label: string }>>();
+  for (const m of r.models) {
+    if (m.step === null) continue;
+    const run = m.id.split('@')[0]!;
+    byRun.set(run, [...(byRun.get(run) ?? []), { x: m.step, y: m.lm.loss, label: m.id }]);
+  }
+  const stepSeries = [...byRun.entries()].filter(([, pts]) => pts.length > 1).map(([name, points]) => ({ name, points }));
+  if (stepSeries.length) parts.push(section('Validation loss vs training step', figure(lineChart({ series: stepSeries, xLabel: 'training step', yLabel: 'loss (nats/token)', title: 'loss vs step', width: 620 }), 'Held-out loss of each checkpoint.')));
+  // one point per run: its last entry (the latest weights)
+  const latest = new Map<string, MetricsModelReport>();
+  for (const m of r.models) latest.set(m.id.split('@')[0]!, m);
+  if (new Set([...latest.values()].map((m) => m.params)).size > 1) {
+    parts.push(section('Validation loss vs model size', figure(lineChart({ series: [{ name: 'loss', points: [...latest.values()].map((m) => ({ x: m.params, y: m.lm.loss, label: m.id })) }], xLabel: 'parameters', yLabel: 'loss (nats/token)', logX: true, title: 'loss vs parameters', width: 620 }), 'Held-out loss of each run (its latest weights) against parameter count.')));
+  }
   const gen = r.models.filter((m) => m.generation).map((m) => [m.id, m.generation!.completions, m.generation!.distinct[1], m.generation!.distinct[2], m.generation!.distinct[3], m.generation!.vocab.oovShare] as Cell[]);
   if (r.reference) gen.push(['reference (held-out stories)', r.reference.texts, r.reference.distinct[1], r.reference.distinct[2], r.reference.distinct[3], r.reference.vocab.oovShare]);
   if (gen.length) {
@@ -155,26 +172,20 @@ export function metricsReportHtml(r: MetricsReport): string {
       parts.push(details(`Most frequent out-of-vocabulary words: ${m.id}`, m.generation.vocab.topOov.map((o) => `${o.word} ${o.count}`).join('\n')));
     }
   }
-  const mem = r.models.filter((m) => m.memorization);
+  const mem: Array<{ id: string; x: MemorizationSummary }> = r.models.filter((m) => m.memorization).map((m) => ({ id: m.id, x: m.memorization! }));
+  if (r.reference?.memorization) mem.push({ id: 'reference (held-out stories)', x: r.reference.memorization });
   if (mem.length) {
-    const rows = mem.map((m) => {
-      const x = m.memorization!;
-      return [m.id, x.completions, x.rouge[2].mean, x.rouge[3].mean, x.rouge[4].mean, x.rouge[4].p95, x.rouge[4].max, x.over05] as Cell[];
-    });
+    const rows = mem.map(({ id, x }) => [id, x.completions, x.rouge[2].mean, x.rouge[3].mean, x.rouge[4].mean, x.rouge[4].p95, x.rouge[4].max, x.over05] as Cell[]);
     parts.push(
       section(
         'Memorization (Rouge-k precision against the closest training story)',
-        table(['model', 'completions', 'Rouge-2 mean', 'Rouge-3 mean', 'Rouge-4 mean', 'Rouge-4 p95', 'Rouge-4 max', 'share Rouge-4 > 0.5'], rows, { digits: 3 }) +
-          mem
-            .map((m) =>
-              figure(
-                histogram({ labels: m.memorization!.histogram.labels, series: ([2, 3, 4] as const).map((k) => ({ name: `Rouge-${k}`, counts: m.memorization!.histogram.counts[k] })), title: `Rouge precision ${m.id}`, width: 620 }),
-                `${m.id}: distribution of Rouge-k precision per completion.`,
-              ),
-            )
-            .join('') +
-          mem.map((m) => worstCases(m.id, m.memorization!.worst)).join(''),
-        `Index: ${r.memorizationIndex ? `${r.memorizationIndex.docs} training stories, ${r.memorizationIndex.n}-grams sampled 1/${r.memorizationIndex.sample}, ${(r.memorizationIndex.bytes / 1e6).toFixed(1)} MB, built in ${r.memorizationIndex.buildSeconds.toFixed(1)} s` : '–'}.`,
+        table(['texts', 'n', 'Rouge-2 mean', 'Rouge-3 mean', 'Rouge-4 mean', 'Rouge-4 p95', 'Rouge-4 max', 'share Rouge-4 > 0.5'], rows, { digits: 3 }) +
+          figure(
+            histogram({ labels: mem[0]!.x.histogram.labels, series: mem.map(({ id, x }) => ({ name: id, counts: x.histogram.counts[4] })), normalize: true, title: 'Rouge-4 precision', yLabel: 'share of texts', width: 640 }),
+            'Distribution of Rouge-4 precision of each completion against its closest training story (the reference: held-out stories after their first sentence).',
+          ) +
+          mem.filter((m) => m.id !== 'reference (held-out stories)').map(({ id, x }) => worstCases(id, x.worst)).join(''),
+        `Index: ${r.memorizationIndex ? `${r.memorizationIndex.docs} training stories, ${r.memorizationIndex.n}-grams sampled 1/${r.memorizationIndex.sample}, ${(r.memorizationIndex.bytes / 1e6).toFixed(1)} MB, ${r.memorizationIndex.cached ? 'loaded from cache' : `built in ${r.memorizationIndex.buildSeconds.toFixed(1)} s`}` : '–'}. Rouge is computed on the completion only (not the prompt).`,
       ),
     );
   }

@@ -58,33 +58,41 @@ export interface SlotPlan {
  * so IC problems make up `icShare` of the expected output; seeds repeat in later passes when the count needs it.
  */
 export class SlotPlanner {
-  private readonly plans: SlotPlan[] = [];
   private readonly icPerSeed: number;
+  private readonly similarPerSeed: number;
   constructor(
     readonly seedCount: number,
     readonly icShare: number,
   ) {
-    this.icPerSeed = icShare >= 1 ? Infinity : (PROBLEMS_PER_CALL * icShare) / (1 - icShare);
+    this.similarPerSeed = icShare >= 1 ? 0 : 1;
+    this.icPerSeed = icShare >= 1 ? 1 : (PROBLEMS_PER_CALL * icShare) / (1 - icShare);
   }
 
   /** Expected problems per slot when every call succeeds. */
   get expectedPerSlot(): number {
-    if (!Number.isFinite(this.icPerSeed)) return 1;
-    return (PROBLEMS_PER_CALL + this.icPerSeed) / (1 + this.icPerSeed);
+    return (PROBLEMS_PER_CALL * this.similarPerSeed + this.icPerSeed) / (this.similarPerSeed + this.icPerSeed);
   }
 
+  /** GSM-IC slots before seed block n (blocks count seeds across passes). */
+  private icBefore(n: number): number {
+    return Math.floor(n * this.icPerSeed + 1e-9);
+  }
+
+  /** Slots before seed block n. */
+  private slotsBefore(n: number): number {
+    return n * this.similarPerSeed + this.icBefore(n);
+  }
+
+  /** The plan of slot `index` in O(1) (no table, so millions of slots cost nothing). */
   at(index: number): SlotPlan {
-    let g = 0;
-    while (this.plans.length <= index) {
-      const n = this.plans.length === 0 ? 0 : this.plans[this.plans.length - 1]!.seed + this.plans[this.plans.length - 1]!.pass * this.seedCount + 1;
-      const seed = n % this.seedCount;
-      const pass = Math.floor(n / this.seedCount);
-      if (this.icShare < 1) this.plans.push({ index: this.plans.length, seed, pass, kind: 'similar', variant: 0 });
-      const m = Number.isFinite(this.icPerSeed) ? Math.floor((n + 1) * this.icPerSeed + 1e-9) - Math.floor(n * this.icPerSeed + 1e-9) : 1;
-      for (let v = 0; v < m; v++) this.plans.push({ index: this.plans.length, seed, pass, kind: 'ic', variant: v });
-      if (++g > 1e7) throw new Error('slot planner runaway');
-    }
-    return this.plans[index]!;
+    let n = Math.floor(index / (this.similarPerSeed + this.icPerSeed));
+    while (n > 0 && this.slotsBefore(n) > index) n--;
+    while (this.slotsBefore(n + 1) <= index) n++;
+    const offset = index - this.slotsBefore(n);
+    const seed = n % this.seedCount;
+    const pass = Math.floor(n / this.seedCount);
+    if (this.similarPerSeed && offset === 0) return { index, seed, pass, kind: 'similar', variant: 0 };
+    return { index, seed, pass, kind: 'ic', variant: offset - this.similarPerSeed };
   }
 }
 

@@ -1,5 +1,14 @@
 // Coarse word classes (name / verb / pronoun / punctuation / ...) for neuron summaries, from the compromise POS tagger.
-import nlp from 'compromise';
+import { createRequire } from 'node:module';
+import type nlpType from 'compromise';
+
+// Loaded on first use, from compromise's one-file CommonJS build (~0.2 s; its ESM tree takes ~0.7 s), so commands
+// that never tag a word do not pay for it.
+let nlpFn: typeof nlpType | null = null;
+function nlp(text: string): ReturnType<typeof nlpType> {
+  nlpFn ??= createRequire(import.meta.url)('compromise') as typeof nlpType;
+  return nlpFn(text);
+}
 
 export type WordClass = 'name' | 'pronoun' | 'verb' | 'noun' | 'adjective' | 'adverb' | 'function' | 'number' | 'punctuation' | 'newline' | 'other';
 

@@ -31,10 +31,11 @@ export interface BatchClient {
   readonly name: string;
   submit(items: BatchItem[], key: string): Promise<string>;
   /**
-   * The remote id of a batch submitted earlier with this key: exact for OpenAI (metadata); for Anthropic a candidate
-   * (created after `hint.createdAfter` with the same request count) that the caller must verify against the results.
+   * Remote ids of batches that may have been submitted earlier with this key (after a crash between create and
+   * journal): exact for OpenAI (metadata); for Anthropic, candidates created after `hint.createdAfter` with the same
+   * request count, newest first, which the caller must verify against the results' ids.
    */
-  findByKey(key: string, hint?: { createdAfter: number; count: number }): Promise<string | undefined>;
+  findByKey(key: string, hint?: { createdAfter: number; count: number }): Promise<string[]>;
   /** True when findByKey answers exactly (no need to verify the results' ids). */
   readonly exactFind: boolean;
   status(id: string): Promise<BatchStatus>;
@@ -72,14 +73,14 @@ export class OpenAIBatchClient implements BatchClient {
     }
   }
 
-  async findByKey(key: string): Promise<string | undefined> {
+  async findByKey(key: string): Promise<string[]> {
     try {
       let seen = 0;
       for await (const b of this.provider.client.batches.list({ limit: 100 })) {
-        if ((b.metadata as Record<string, string> | null)?.tinystories_key === key && !['failed', 'expired', 'cancelled'].includes(b.status)) return b.id;
+        if ((b.metadata as Record<string, string> | null)?.tinystories_key === key && !['failed', 'expired', 'cancelled'].includes(b.status)) return [b.id];
         if (++seen >= 500) break;
       }
-      return undefined;
+      return [];
     } catch (e) {
       throw toLlmError(e);
     }
@@ -148,18 +149,19 @@ export class AnthropicBatchClient implements BatchClient {
     }
   }
 
-  async findByKey(_key: string, hint?: { createdAfter: number; count: number }): Promise<string | undefined> {
-    if (!hint) return undefined;
+  async findByKey(_key: string, hint?: { createdAfter: number; count: number }): Promise<string[]> {
+    if (!hint) return [];
     try {
+      const out: string[] = [];
       let seen = 0;
       for await (const b of this.provider.client.messages.batches.list({ limit: 100 })) {
         const created = Date.parse(b.created_at);
         // newest first: stop once batches are older than the intent (minus clock skew)
         if (created < hint.createdAfter - 120_000 || ++seen > 500) break;
         const n = b.request_counts;
-        if (n.processing + n.succeeded + n.errored + n.canceled + n.expired === hint.count) return b.id;
+        if (n.processing + n.succeeded + n.errored + n.canceled + n.expired === hint.count) out.push(b.id);
       }
-      return undefined;
+      return out;
     } catch (e) {
       throw toLlmErrorAnthropic(e);
     }

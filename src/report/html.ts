@@ -6,8 +6,8 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-/** A value for a table cell: text (escaped), a number (formatted), or raw HTML. */
-export type Cell = string | number | null | undefined | { html: string };
+/** A value for a table cell: text (escaped), a number (integers as such, others with the table's digits), a number with its own digits, or raw HTML. */
+export type Cell = string | number | null | undefined | { html: string } | { value: number | null; digits: number };
 
 /** Formats a number for a table: fixed digits, "–" for null/NaN. */
 export function fmt(x: number | null | undefined, digits = 2): string {
@@ -19,6 +19,7 @@ function cell(c: Cell, digits: number): { text: string; num: boolean } {
   if (c === null || c === undefined) return { text: '–', num: false };
   if (typeof c === 'number') return { text: fmt(c, Number.isInteger(c) ? 0 : digits), num: true };
   if (typeof c === 'string') return { text: escapeHtml(c), num: false };
+  if ('value' in c) return { text: fmt(c.value, c.digits), num: true };
   return { text: c.html, num: false };
 }
 
@@ -73,6 +74,7 @@ figure { margin: 10px 0 16px; display: inline-block; vertical-align: top; } figc
 pre { white-space: pre-wrap; background: #f7f8fb; border: 1px solid #e3e6ee; padding: 8px; max-height: 320px; overflow: auto; }
 details { margin: 4px 0; } summary { cursor: pointer; }
 svg text { font: 11px system-ui, sans-serif; fill: #394155; }
+ul.warn { color: #8a3b00; background: #fff6ec; border: 1px solid #f1d2b3; padding: 8px 8px 8px 28px; }
 `;
 
 /** A complete HTML document: title, optional subtitle, body HTML; CSS inline. */

@@ -26,6 +26,8 @@ export interface SandboxOptions {
   maxOutputChars?: number;
   /** Function called when the program defines it (default `simple_math_problem`); otherwise the global `result` is read. */
   entry?: string;
+  /** Replace a worker after this many programs (default 50,000; 0 = never): bounds any state a program leaves behind. */
+  recycleAfter?: number;
 }
 
 export interface RunOptions {
@@ -62,6 +64,7 @@ interface Slot {
   grace?: NodeJS.Timeout;
   interrupted: boolean;
   dead: boolean;
+  runs: number;
 }
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -93,6 +96,7 @@ export class SandboxPool {
       memoryLimitMb: opts.memoryLimitMb ?? 256,
       maxOutputChars: opts.maxOutputChars ?? 2000,
       entry: opts.entry ?? 'simple_math_problem',
+      recycleAfter: opts.recycleAfter ?? 50_000,
     };
   }
 
@@ -155,7 +159,7 @@ export class SandboxPool {
     // Pyodide prints fatal-error reports on the worker's console: not ours to show.
     worker.stdout.resume();
     worker.stderr.resume();
-    const slot: Slot = { worker, interrupt: new Int32Array(sab), ready: false, started: 0, interrupted: false, dead: false };
+    const slot: Slot = { worker, interrupt: new Int32Array(sab), ready: false, started: 0, interrupted: false, dead: false, runs: 0 };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: WorkerMessage) => {
@@ -237,7 +241,9 @@ export class SandboxPool {
     if (slot.interrupted && res.ok) res = { ok: false, failure: 'timeout', message: `no result within ${job.timeoutMs} ms`, raw: res.raw, ms, stdout };
     this.finish(slot, res);
     // A blocked escape means the Python-side defences were bypassed: start from a clean interpreter.
+    slot.runs++;
     if (res.ok === false && res.failure === 'blocked') this.replace(slot);
+    else if (this.opts.recycleAfter > 0 && slot.runs >= this.opts.recycleAfter) this.replace(slot);
     else this.pump();
   }
 

@@ -23,6 +23,8 @@ _BLOCKED_TOP = frozenset({
     'importlib', 'zipimport', 'pkgutil', 'runpy', 'code', 'codeop', 'pdb', 'sqlite3', '_sqlite3',
     '_testcapi', '_testinternalcapi', '_testlimitedcapi', '_testbuffer', '_testclinic', '_testclinic_limited',
     '_xxtestfuzz', '_remote_debugging', 'faulthandler', 'tracemalloc', '_tracemalloc', 'gc', 'inspect', 'os', 'posix', 'sys',
+    '_imp', '_frozen_importlib', '_frozen_importlib_external', '_ssl', '_multiprocessing', '_posixshmem', '_interpreters',
+    '_interpqueues', '_interpchannels', 'builtins',
 })
 
 
@@ -43,23 +45,12 @@ class _BlockFinder:
         return None
 
 
-# 1. Host bridges: drop every module that may hold a JsProxy of a host object, then scrub JsProxy values that
-#    other modules captured (webloop's scheduleCallback, the package loader's tables).
-for _name in list(_sys.modules):
-    if _name in ('js', 'pyodide_js') or _name.startswith(('pyodide_js.', 'pyodide.', '_pyodide.', 'micropip')):
-        del _sys.modules[_name]
-try:
-    from _pyodide_core import jsproxy_typedict as _jtd  # noqa: F401
-    _JS_TYPES = tuple({t for t in (_jtd.values() if isinstance(_jtd, dict) else []) if isinstance(t, type)})
-except Exception:
-    _JS_TYPES = ()
-for _name in ('pyodide', '_pyodide', '_pyodide_core'):
-    _sys.modules.pop(_name, None)
-
-
+# 1. Host bridges: scrub every JsProxy value held in a module namespace or a class dict (webloop's scheduleCallback,
+#    the package loader's tables, pyodide_js itself), including Pyodide's own modules, then drop those modules.
 def _is_js(v):
-    t = type(v)
-    return any(c.__name__.startswith('Js') and c.__module__ in ('pyodide.ffi', '_pyodide_core', 'pyodide', '_pyodide._core_docs') for c in t.__mro__) and not isinstance(v, type)
+    if isinstance(v, type):
+        return False
+    return any(c.__name__.startswith('Js') and c.__module__ in ('pyodide.ffi', '_pyodide_core', 'pyodide', '_pyodide._core_docs') for c in type(v).__mro__)
 
 
 for _m in list(_sys.modules.values()):
@@ -69,6 +60,16 @@ for _m in list(_sys.modules.values()):
     for _k, _v in list(_d.items()):
         if _is_js(_v):
             _d[_k] = None
+        elif isinstance(_v, type) and getattr(_v, '__module__', '') == getattr(_m, '__name__', None):
+            for _ck, _cv in list(vars(_v).items()):
+                if _is_js(_cv):
+                    try:
+                        setattr(_v, _ck, None)
+                    except (TypeError, AttributeError):
+                        pass
+for _name in list(_sys.modules):
+    if _name in ('js', 'pyodide_js', 'pyodide', '_pyodide', '_pyodide_core', 'micropip') or _name.startswith(('pyodide_js.', 'pyodide.', '_pyodide.', 'micropip.')):
+        del _sys.modules[_name]
 
 # 2. Processes, sockets, files: neutralized for everyone (the JS side has backstops too).
 for _mod in (_os, _posix):
@@ -89,7 +90,10 @@ _real_import = _b.__import__
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     if level != 0:
         raise ImportError('relative imports are not available in the sandbox')
-    if name.partition('.')[0] not in _ALLOWED:
+    top = name.partition('.')[0]
+    # C code imports its private helpers through the caller's __import__ (datetime.strptime → _strptime): let
+    # underscore modules through unless blocked.
+    if top not in _ALLOWED and not (top.startswith('_') and top not in _BLOCKED_TOP):
         raise ImportError(f"import of '{name}' is not allowed in the sandbox")
     return _real_import(name, globals, locals, fromlist, level)
 
@@ -132,6 +136,7 @@ _SYS_SNAPSHOT = {k: getattr(_sys, k) for k in ('path', 'meta_path', 'path_hooks'
 _SYS_LISTS = {'path': list(_sys.path), 'meta_path': list(_sys.meta_path), 'path_hooks': list(_sys.path_hooks)}
 _RECURSION = 1000
 _sys.setrecursionlimit(_RECURSION)
+_INT_DIGITS = _sys.get_int_max_str_digits()
 # Import every allowed module now, so each is snapshotted clean before any program can touch it.
 for _n in sorted(_ALLOWED):
     _real_import(_n)
@@ -139,6 +144,11 @@ import numbers as _numbers
 for _n, _m in list(_sys.modules.items()):
     if _n.partition('.')[0] in _ALLOWED and _m is not None and isinstance(getattr(_m, '__dict__', None), dict):
         _MODULE_SNAPSHOTS[_n] = (_m, dict(_m.__dict__))
+import decimal as _DECIMAL
+import random as _RANDOM
+_DECIMAL_DEFAULTS = {a: getattr(_DECIMAL.DefaultContext, a) for a in ('prec', 'rounding', 'Emin', 'Emax', 'capitals', 'clamp')}
+_DECIMAL_DEFAULTS['traps'] = dict(_DECIMAL.DefaultContext.traps)
+_RANDOM.seed(0)
 _gc.collect()
 _BASE_MODULES = dict(_sys.modules)
 
@@ -194,6 +204,18 @@ def _restore():
         for k, v in _BASE_MODULES.items():
             mods[k] = v
     _sys.setrecursionlimit(_RECURSION)
+    _sys.set_int_max_str_digits(_INT_DIGITS)
+    _sys.settrace(None)
+    _sys.setprofile(None)
+    if not _gc.isenabled():
+        _gc.enable()
+    # state outside module namespaces: the Decimal contexts and the shared random generator
+    _dc = _DECIMAL.DefaultContext
+    for _attr, _val in _DECIMAL_DEFAULTS.items():
+        _B_setattr(_dc, _attr, _B_dict(_val) if _attr == 'traps' else _val)
+    _dc.clear_flags()
+    _DECIMAL.setcontext(_dc.copy())
+    _RANDOM.seed(0)
 
 
 def _describe(value):
@@ -263,4 +285,4 @@ def _sandbox_selftest():
     return _json.dumps({'modules': _B_len(_sys.modules), 'meta_path0': _B_type(_sys.meta_path[0]).__name__ if not _B_isinstance(_sys.meta_path[0], type) else _sys.meta_path[0].__name__})
 
 
-del _name, _m, _d, _k, _v, _mod, _fn, _n
+del _name, _m, _d, _k, _v, _mod, _fn, _n, _ck, _cv

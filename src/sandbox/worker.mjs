@@ -79,8 +79,9 @@ for (const k of ['process', 'require', 'fetch', 'WebSocket', 'Worker', 'SharedWo
 }
 
 const interruptView = new Int32Array(interrupt);
+const heapBytes = () => heap?.buffer.byteLength ?? py._module?.HEAPU8?.buffer.byteLength ?? 0;
 booted = true;
-parentPort.postMessage({ ready: true, coldMs: Date.now() - t0, info: JSON.parse(selftest()), heapBytes: heap?.buffer.byteLength ?? 0 });
+parentPort.postMessage({ ready: true, coldMs: Date.now() - t0, info: JSON.parse(selftest()), heapBytes: heapBytes() });
 
 parentPort.on('message', (m) => {
   Atomics.store(interruptView, 0, 0);
@@ -96,5 +97,5 @@ parentPort.on('message', (m) => {
   }
   if (capHit && result.status !== 'timeout') result = { status: 'memory', message: `the program went over the ${memoryLimitBytes >> 20} MiB memory limit`, stdout: result.stdout };
   if (blocked) result = { status: 'blocked', message: `blocked: ${blocked}`, stdout: result.stdout };
-  parentPort.postMessage({ id: m.id, result, heapBytes: heap?.buffer.byteLength ?? 0, blocked });
+  parentPort.postMessage({ id: m.id, result, heapBytes: heapBytes(), blocked });
 });

@@ -4,7 +4,7 @@
 // resolved inside the runs root (paths.ts). Bound to 127.0.0.1 unless told otherwise; on a loopback bind, requests
 // whose Host is not a loopback name are refused (a web page elsewhere cannot reach the API through DNS rebinding).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../engine/backend.ts';
@@ -14,7 +14,7 @@ import { UserError } from '../util/errors.ts';
 import { ModelCache, attentionOf, gameStory, heldOutStories, playground } from './models.ts';
 import { HttpError, fileInside } from './paths.ts';
 import { discoverReports, generationStats, readReport, runDataset } from './reports.ts';
-import { RunStore, sliceColumns } from './runs.ts';
+import { RunStore, isRunDir, sliceColumns } from './runs.ts';
 
 export interface ServerOptions {
   /** The runs directory (also searched for eval and generation reports). */
@@ -104,10 +104,34 @@ function sse(req: IncomingMessage, res: ServerResponse): { send: (event: string,
   };
 }
 
-/** Builds the front end into `webDir` with esbuild when its index.html is missing (a fresh clone); one build at a time. */
+const WEB_SRC = join(PKG_ROOT, 'web');
+
+/** Newest modification time of the front-end sources (web/**), 0 when they are not shipped. */
+function newestSourceMs(dir = WEB_SRC): number {
+  let newest = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    const st = statSync(p);
+    newest = Math.max(newest, st.isDirectory() ? newestSourceMs(p) : st.mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the front end into `webDir` with esbuild when its index.html is missing (a fresh clone) or older than the
+ * sources in web/ (an edited checkout); one build at a time per directory.
+ */
 const building = new Map<string, Promise<void>>();
-async function ensureWeb(webDir: string, autoBuild: boolean): Promise<void> {
-  if (existsSync(join(webDir, 'index.html'))) return;
+async function ensureWeb(webDir: string, autoBuild: boolean, checkStale: boolean): Promise<void> {
+  const index = join(webDir, 'index.html');
+  const stale = checkStale && existsSync(index) && newestSourceMs() > statSync(index).mtimeMs;
+  if (existsSync(index) && !stale) return;
   if (!autoBuild) throw new HttpError(500, `${webDir}/index.html is missing; run \`node scripts/build-web.mjs\``);
   let b = building.get(webDir);
   if (!b) {
@@ -149,6 +173,7 @@ class NeuronIndex {
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const root = resolve(o.runs);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`--runs ${o.runs}: no such directory`);
+  if (isRunDir(root)) throw new UserError(`--runs ${o.runs} is a run directory itself; point --runs at the directory that holds your runs (its parent)`);
   const host = o.host ?? '127.0.0.1';
   const webDir = o.webDir ?? DEFAULT_WEB_DIR;
   const store = new RunStore(root);
@@ -158,6 +183,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const liveClients = new Set<(event: string, data: unknown) => void>();
   const loopbackOnly = LOOPBACK.has(host);
   const log = o.log ?? (() => {});
+  let webChecked = false;
 
   const routes: Record<string, (p: Params, req: IncomingMessage, res: ServerResponse) => unknown> = {
     '/api/health': () => ({ ok: true, root, runs: store.list().length }),
@@ -195,7 +221,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const cls = p.opt('class');
       const offset = p.num('offset', 0, 0, 1e9, true);
       const limit = p.num('limit', 50, 1, 500, true);
-      const hits = report.ranking.filter((i) => {
+      const sort = p.str('sort', 'consistency');
+      if (sort !== 'consistency' && sort !== 'quote') throw new HttpError(400, `query parameter 'sort' must be consistency or quote, got '${sort}'`);
+      // 'quote': neurons whose top activations open quotations (the paper's "I"/"We" at a quote start) first
+      const order = sort === 'quote' ? [...report.ranking].sort((a, b) => report.neurons[b]!.quoteStartShare - report.neurons[a]!.quoteStartShare) : report.ranking;
+      const hits = order.filter((i) => {
         const n = report.neurons[i]!;
         if (layer !== null && String(n.layer) !== layer) return false;
         if (cls !== null && n.wordClass !== cls) return false;
@@ -213,7 +243,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const text = p.str('text');
       if (!text.trim()) throw new HttpError(400, 'query parameter \'text\' is empty');
       const m = models.get(store.weightsDir(id, p.opt('checkpoint')));
-      return { id, ...attentionOf(m, text, p.num('maxTokens', 64, 2, 512, true)) };
+      return { id, ...attentionOf(m, text, p.num('maxTokens', 64, 2, 128, true)) };
     },
     '/api/game': async (p) => {
       const id = p.str('id');
@@ -319,15 +349,18 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return false;
   }
 
-  // Live updates: one poller for all clients; its own cursor per run, so API reads never hide rows from it.
+  // Live updates: one poller for all clients, with its own cursor per run, so API reads never hide rows from it.
+  // Runs present at its first look are the clients' starting point (they fetch them); a run that appears later is
+  // sent from its first row.
   const sent = new Map<string, { rows: number; valRows: number; generation: number }>();
   let knownRuns = '';
+  let firstLook = true;
   const poll = () => {
     if (liveClients.size === 0) return;
     const broadcast = (event: string, data: unknown) => {
       for (const send of liveClients) send(event, data);
     };
-    const ids = store.list(3000);
+    const ids = store.list(o.pollMs ?? 1000);
     const key = ids.join('\n');
     if (key !== knownRuns) {
       knownRuns = key;
@@ -336,23 +369,30 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     for (const id of ids) {
       try {
         const { tail } = store.metrics(id);
-        const prev = sent.get(id);
         const rows = tail.cols.step.length;
         const valRows = tail.cols.val_step.length;
-        if (!prev || prev.generation !== tail.generation) {
-          if (prev) broadcast('reset', { id });
+        let prev = sent.get(id);
+        if (prev && prev.generation !== tail.generation) {
+          broadcast('reset', { id });
+          prev = undefined;
           sent.set(id, { rows, valRows, generation: tail.generation });
           continue;
         }
-        const prevVal = prev.valRows;
-        if (rows > prev.rows || valRows > prevVal) {
-          broadcast('metrics', { id, from: prev.rows, valFrom: prevVal, ...sliceColumns(tail.cols, Number.MAX_SAFE_INTEGER, prev.rows, prevVal), summary: store.summary(id) });
+        if (!prev && firstLook) {
           sent.set(id, { rows, valRows, generation: tail.generation });
+          continue;
         }
+        const from = prev?.rows ?? 0;
+        const valFrom = prev?.valRows ?? 0;
+        if (rows > from || valRows > valFrom) {
+          broadcast('metrics', { id, from, valFrom, ...sliceColumns(tail.cols, Number.MAX_SAFE_INTEGER, from, valFrom), summary: store.summary(id) });
+        }
+        sent.set(id, { rows, valRows, generation: tail.generation });
       } catch {
         // a run deleted meanwhile: the next `runs` event tells the clients
       }
     }
+    firstLook = false;
   };
   const timer = setInterval(poll, o.pollMs ?? 1000);
   timer.unref();
@@ -381,7 +421,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       sendJson(res, 200, await route(p, req, res));
       return;
     }
-    await ensureWeb(webDir, o.autoBuild ?? true);
+    // the staleness check (a walk of web/) runs once per server, on the first page request
+    await ensureWeb(webDir, o.autoBuild ?? true, !webChecked);
+    webChecked = true;
     const name = path === '/' || path === '' ? 'index.html' : path.slice(1);
     const file = fileInside(webDir, name);
     if (!file || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, `no such page ${path}`);

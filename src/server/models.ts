@@ -1,9 +1,9 @@
 // Models behind the dashboard's interactive pages: a small cache, streamed generation with alternatives, the
 // guessing game's held-out stories and ranks, attention for a typed text.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readDocuments } from '../data/read.ts';
-import { openShards } from '../data/shards.ts';
+import { HEADER_BYTES, HEADER_INTS, MANIFEST, SHARD_MAGIC, SHARD_VERSION, type ShardManifest } from '../data/shards.ts';
 import type { Backend } from '../engine/backend.ts';
 import { createRefBackend } from '../engine/ref/index.ts';
 import { InferenceSession } from '../engine/inference.ts';
@@ -19,7 +19,8 @@ interface Loaded {
   model: Model;
   tokenizer: Tokenizer;
   mtimeMs: number;
-  session: InferenceSession | null;
+  /** Idle KV-cache sessions: each generation takes one (or makes one) and returns it, so concurrent streams never share a cache. */
+  sessions: InferenceSession[];
 }
 
 /** Loaded models keyed by weights directory, reloaded when model.safetensors changes, at most `max` kept. */
@@ -47,7 +48,7 @@ export class ModelCache {
     let loaded: Loaded;
     try {
       const { model, tokenizer } = loadRunModel(dir, this.backend);
-      loaded = { model, tokenizer, mtimeMs, session: null };
+      loaded = { model, tokenizer, mtimeMs, sessions: [] };
     } catch (e) {
       throw new HttpError(422, `cannot load the model: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -96,22 +97,26 @@ export async function* playground(m: Loaded, prompt: string, o: PlaygroundOption
   const ids = tokenizer.encode(prompt);
   const context = eot >= 0 ? [eot, ...ids] : ids;
   if (context.length === 0) throw new HttpError(400, 'empty prompt and the tokenizer has no <|endoftext|> to start from');
-  const session = (m.session ??= new InferenceSession(model));
-  session.reset();
-  const rng = new Rng(o.seed);
-  const decoder = tokenizer.streamDecoder();
-  let logits = session.prefill(context);
-  for (let n = 0; n < o.maxTokens; n++) {
-    if (signal?.aborted) return 'aborted';
-    const { token } = chooseToken(logits, context, o, rng);
-    if (token === eot) return 'eot';
-    const probs = softmax(logits);
-    yield { id: token, text: decoder.push(token), prob: probs[token]!, rank: rankOf(logits, token), alts: topAlternatives(probs, tokenizer, 5) };
-    context.push(token);
-    if (n + 1 < o.maxTokens) logits = session.step(token);
-    await new Promise<void>((r) => setImmediate(r));
+  const session = m.sessions.pop() ?? new InferenceSession(model);
+  try {
+    session.reset();
+    const rng = new Rng(o.seed);
+    const decoder = tokenizer.streamDecoder();
+    let logits = session.prefill(context);
+    for (let n = 0; n < o.maxTokens; n++) {
+      if (signal?.aborted) return 'aborted';
+      const { token } = chooseToken(logits, context, o, rng);
+      if (token === eot) return 'eot';
+      const probs = softmax(logits);
+      yield { id: token, text: decoder.push(token), prob: probs[token]!, rank: rankOf(logits, token), alts: topAlternatives(probs, tokenizer, 5) };
+      context.push(token);
+      if (n + 1 < o.maxTokens) logits = session.step(token);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    return 'length';
+  } finally {
+    m.sessions.push(session);
   }
-  return 'length';
 }
 
 /** A held-out story for the guessing game, its words and the model's rank for each word. */
@@ -126,21 +131,45 @@ export interface GameStory {
   guesses: string[][];
 }
 
+/**
+ * The first `limit` documents of a run's first validation shard, reading only the bytes they occupy (the shard
+ * format of src/data/shards.ts: a header, ndoc+1 uint32 offsets, then the tokens), so a run trained on the full
+ * dataset costs the server kilobytes, not the gigabytes openShards would read.
+ */
+function readValDocs(shardDir: string, limit: number): { eotId: number; docs: number[][] } | null {
+  const manifest = JSON.parse(readFileSync(join(shardDir, MANIFEST), 'utf8')) as ShardManifest;
+  const entry = manifest.shards.filter((e) => e.split === 'val').sort((a, b) => a.index - b.index)[0];
+  if (!entry) return null;
+  const fd = openSync(join(shardDir, entry.file), 'r');
+  try {
+    const header = Buffer.alloc(HEADER_BYTES);
+    readSync(fd, header, 0, HEADER_BYTES, 0);
+    const h = new Int32Array(header.buffer, header.byteOffset, HEADER_INTS);
+    if (h[0] !== SHARD_MAGIC || h[1] !== SHARD_VERSION) return null;
+    const bpt = h[2]!;
+    const ndoc = h[4]!;
+    const n = Math.min(limit, ndoc);
+    const offBuf = Buffer.alloc((n + 1) * 4);
+    readSync(fd, offBuf, 0, offBuf.length, HEADER_BYTES);
+    const offsets = Array.from({ length: n + 1 }, (_, i) => offBuf.readUInt32LE(i * 4));
+    const tokBase = HEADER_BYTES + (ndoc + 1) * 4;
+    const tokBuf = Buffer.alloc(offsets[n]! * bpt);
+    readSync(fd, tokBuf, 0, tokBuf.length, tokBase);
+    const tok = (i: number) => (bpt === 2 ? tokBuf.readUInt16LE(i * 2) : tokBuf.readUInt32LE(i * 4));
+    const docs = Array.from({ length: n }, (_, d) => Array.from({ length: offsets[d + 1]! - offsets[d]! }, (_, i) => tok(offsets[d]! + i)));
+    return { eotId: manifest.eotId, docs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Held-out stories of a run: its validation split when the shards are readable, else the builtin mini corpus. */
 export async function heldOutStories(runDir: string, tokenizer: Tokenizer, limit = 200): Promise<{ source: string; stories: string[] }> {
   try {
-    const tc = readFileSync(join(runDir, 'train_config.json'), 'utf8');
-    const shardsRel = (JSON.parse(tc) as { shards?: string }).shards;
-    if (shardsRel) {
-      const shards = openShards(resolve(runDir, shardsRel));
-      const stories: string[] = [];
-      for (const shard of shards.val.shards) {
-        for (let d = 0; d + 1 < shard.offsets.length && stories.length < limit; d++) {
-          const ids = Array.from(shard.tokens.subarray(shard.offsets[d]!, shard.offsets[d + 1]!)).filter((t) => t !== shards.eotId);
-          const text = tokenizer.decode(ids).trim();
-          if (text.split(/\s+/).length >= 8) stories.push(text);
-        }
-      }
+    const shardsRel = (JSON.parse(readFileSync(join(runDir, 'train_config.json'), 'utf8')) as { shards?: string }).shards;
+    const val = shardsRel ? readValDocs(resolve(runDir, shardsRel), limit) : null;
+    if (val) {
+      const stories = val.docs.map((ids) => tokenizer.decode(ids.filter((t) => t !== val.eotId)).trim()).filter((t) => t.split(/\s+/).length >= 8);
       if (stories.length) return { source: 'validation split', stories };
     }
   } catch {

@@ -157,7 +157,6 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
     };
 
     let accepted = journal.countAccepted();
-    const startAccepted = accepted;
     const progress = new Progress({ label: opts.label ?? 'generate', total: opts.target, unit: 'rec', quiet: opts.quiet });
     const concurrency = opts.scheduler?.concurrency ?? 16;
     let index = 0;
@@ -198,6 +197,7 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
           task.run(ctx).then(
             (res) => {
               active--;
+              if (settled) return; // the run already failed; leave the journal alone
               if ('record' in res) {
                 accepted++;
                 dedup.add(task.id, res.text);
@@ -211,6 +211,7 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
             },
             (err) => {
               active--;
+              if (settled) return;
               if (!isTransient(err)) {
                 settled = true;
                 reject(err);
@@ -239,7 +240,6 @@ export async function runEngine(opts: EngineOptions): Promise<EngineResult> {
         ? `${failures} requests failed after retries (last: ${(lastError as Error)?.message}); rerun the same command to resume`
         : (exhausted ?? 'stopped early');
     }
-    void startAccepted;
     return { accepted, target: opts.target, slotsUsed: index, shortfall };
   } finally {
     if (outFd !== undefined) closeSync(outFd);
@@ -285,18 +285,22 @@ class BatchCaller {
   /** Finishes batches a crashed run left behind: finds/polls/ingests them before anything new is sent. */
   async resume(): Promise<void> {
     for (const b of this.journal.batches(['intent', 'submitted'])) {
-      let remote = b.remoteId;
-      let verify = false;
-      if (!remote) {
-        remote = (await this.settings.client.findByKey(b.key, { createdAfter: b.createdAt ?? 0, count: b.ids.length })) ?? null;
-        if (!remote) {
-          this.journal.setBatchState(b.key, 'failed');
-          continue;
-        }
-        verify = !this.settings.client.exactFind;
-        this.journal.setBatchState(b.key, 'submitted', remote);
+      const waiters = () => new Map(b.ids.map((id) => [id, undefined] as const));
+      if (b.remoteId) {
+        await this.waitAndIngest(b.key, b.remoteId, waiters());
+        continue;
       }
-      await this.waitAndIngest(b.key, remote, new Map(b.ids.map((id) => [id, undefined])), verify);
+      const candidates = await this.settings.client.findByKey(b.key, { createdAfter: b.createdAt ?? 0, count: b.ids.length });
+      let found = false;
+      for (const remote of candidates) {
+        this.journal.setBatchState(b.key, 'submitted', remote);
+        if (await this.waitAndIngest(b.key, remote, waiters(), !this.settings.client.exactFind)) {
+          found = true;
+          break;
+        }
+      }
+      // Not found: its requests were never journaled, so the slots simply send them again.
+      if (!found) this.journal.setBatchState(b.key, 'failed');
     }
   }
 
@@ -338,7 +342,7 @@ class BatchCaller {
     remote: string,
     waiters: Map<string, { req?: ChatRequest; resolve: (c: JournaledCall) => void; reject: (e: unknown) => void } | undefined>,
     verify = false,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const progress = new Progress({ label: `batch ${remote}`, quiet: this.quiet, unit: 'req' });
     for (;;) {
       const s = await this.settings.client.status(remote);
@@ -346,7 +350,7 @@ class BatchCaller {
       if (s.state === 'failed') {
         this.journal.setBatchState(key, 'failed');
         for (const w of waiters.values()) w?.reject(new LlmError(`batch ${remote} failed`, 'server'));
-        return;
+        return false;
       }
       if (s.state === 'ended') break;
       await new Promise((r) => setTimeout(r, this.settings.pollMs ?? 30_000));
@@ -354,10 +358,7 @@ class BatchCaller {
     progress.done();
     const results = await this.settings.client.results(remote);
     // A batch found by a heuristic (Anthropic) is ours only if every result id is one we sent.
-    if (verify && !results.every((r) => waiters.has(r.customId))) {
-      this.journal.setBatchState(key, 'failed');
-      return;
-    }
+    if (verify && !results.every((r) => waiters.has(r.customId))) return false;
     const commits: Promise<void>[] = [];
     const got = new Map<string, JournaledCall | string>();
     for (const r of results) {
@@ -376,5 +377,6 @@ class BatchCaller {
       if (g && typeof g !== 'string') w.resolve(g);
       else w.reject(new LlmError(`batch request ${id}: ${g ?? 'missing from results'}`, g ? 'client' : 'server'));
     }
+    return true;
   }
 }

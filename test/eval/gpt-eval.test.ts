@@ -2,10 +2,11 @@
 // and unreadable answers are counted, a rerun is served from the caches, checkpoints give a score-vs-step series.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compareReports } from '../../src/eval/compare.ts';
 import { runGptEval, GPT_EVAL_DEFAULTS, type GptEvalConfig, type GptEvalReport } from '../../src/eval/gpt-eval.ts';
 import { parseGrades } from '../../src/eval/grades.ts';
 import { completionOf, defaultScript, startMockJudge } from '../helpers/mock-judge.ts';
@@ -20,6 +21,18 @@ const bigParams = await makeRun(big, { dim: 32, steps: [30], seed: 2 });
 const beginnings = join(tmp, 'beginnings.yaml');
 writeFileSync(beginnings, '---\n- |-\n  Once upon a time, there was a little girl named Lily. She had a red\n- |-\n  Tom and his dog went to the park. The dog saw a\n- "Mia had a blue kite. One day,"\n');
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs the CLI without blocking the event loop (the mock judge lives in this process). */
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['bin/tinystories.mjs', ...args], { cwd: root, env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 function config(out: string, url: string, extra: Partial<GptEvalConfig> = {}): GptEvalConfig {
   return {
@@ -85,7 +98,9 @@ test('checkpoints give a score-vs-step series; the CLI writes both reports (Anth
   const judge = await startMockJudge();
   const out = join(tmp, 'out2');
   try {
-    const r = spawnSync(process.execPath, ['bin/tinystories.mjs', 'eval', 'gpt', '--run', small, '--checkpoints', '--beginnings', beginnings, '--limit', '2', '--completions', '2', '--max-tokens', '8', '--temperature', '0.9', '--judge-provider', 'anthropic', '--judge-base-url', judge.url, '--judge-model', 'claude-x', '--judge-json', '--out', out, '--quiet'], { cwd: root, encoding: 'utf8', env: { ...process.env, TINYSTORIES_CACHE: '' } });
+    const env = { ...process.env };
+    delete env.TINYSTORIES_CACHE;
+    const r = await cli(['eval', 'gpt', '--run', small, '--checkpoints', '--beginnings', beginnings, '--limit', '2', '--completions', '2', '--max-tokens', '8', '--temperature', '0.9', '--judge-provider', 'anthropic', '--judge-base-url', judge.url, '--judge-model', 'claude-x', '--judge-json', '--out', out, '--quiet'], env);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /small@step-10: grammar/);
     const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as GptEvalReport;
@@ -99,9 +114,39 @@ test('checkpoints give a score-vs-step series; the CLI writes both reports (Anth
     assert.ok(judge.requests.every((q) => q.api === 'anthropic'));
     assert.ok(existsSync(join(out, 'judge-cache.sqlite')));
     // usage errors are one line
-    const bad = spawnSync(process.execPath, ['bin/tinystories.mjs', 'eval', 'gpt', '--run', small, '--judge-provider', 'openai', '--out', out], { cwd: root, encoding: 'utf8' });
+    const bad = await cli(['eval', 'gpt', '--run', small, '--judge-provider', 'openai', '--out', out]);
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr.trim(), 'tinystories: --judge-model <id> is required');
+  } finally {
+    await judge.close();
+  }
+});
+
+test('eval compare merges reports side by side and lists what was measured differently; --strict refuses', async () => {
+  const out = join(tmp, 'cmp');
+  const { report, issues } = compareReports([join(tmp, 'out1'), join(tmp, 'out2', 'report.json')], out);
+  assert.deepEqual(report.models.map((m) => m.id), ['small', 'big', 'small@step-10', 'small@step-20']);
+  assert.ok(issues.some((i) => i.startsWith('judge model: "gpt-4o" in')));
+  assert.ok(issues.some((i) => i.startsWith('beginnings (sha256)')));
+  assert.ok(readFileSync(join(out, 'report.html'), 'utf8').includes('Not measured the same way'));
+  assert.throws(() => compareReports([join(tmp, 'out1'), join(tmp, 'out2')], out, true), /not measured the same way: judge model/);
+  assert.throws(() => compareReports([join(tmp, 'out1')], out), /at least two/);
+  const same = compareReports([join(tmp, 'out1'), join(tmp, 'out1')], join(tmp, 'cmp2'), true);
+  assert.deepEqual(same.issues, []);
+  assert.deepEqual(same.report.models.map((m) => m.id), ['small', 'big', 'small#2', 'big#2']);
+});
+
+test('a judge that refuses every call ends in one clear error, after writing the report', async () => {
+  const judge = await startMockJudge(() => ({ status: 401 }));
+  const out = join(tmp, 'out-fail');
+  try {
+    await assert.rejects(
+      runGptEval(config(out, judge.url, { runs: [small], limit: 1 }), { quiet: true, log: () => {}, scheduler: { baseDelayMs: 1 } }),
+      /every judge call failed \(2 completions; first error: turn 1: HTTP 401/,
+    );
+    const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as GptEvalReport;
+    assert.equal(rep.models[0]!.results.failed, 2);
+    assert.equal(judge.requests.length, 2, 'auth errors are not retried');
   } finally {
     await judge.close();
   }

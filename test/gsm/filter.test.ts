@@ -8,7 +8,7 @@ import { toTinyGsmFunction } from '../../src/gsm/tinygsm.ts';
 
 let pool: SandboxPool;
 before(async () => {
-  pool = await SandboxPool.create({ workers: 2, timeoutMs: 400, graceMs: 150 });
+  pool = await SandboxPool.create({ workers: 2, timeoutMs: 1000, graceMs: 300 });
 });
 after(async () => {
   await pool?.close();

@@ -15,7 +15,7 @@ const jsonl = <T>(u: URL): T[] => readFileSync(u, 'utf8').split('\n').filter((l)
 
 let pool: SandboxPool;
 before(async () => {
-  pool = await SandboxPool.create({ workers: 2, timeoutMs: 500, graceMs: 150 });
+  pool = await SandboxPool.create({ workers: 2, timeoutMs: 1500, graceMs: 300 });
 });
 after(async () => {
   await pool?.close();

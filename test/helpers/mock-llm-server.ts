@@ -214,6 +214,10 @@ export class MockLlmServer {
           return b ? json(res, 200, this.openaiBatchView(b)) : json(res, 404, { error: { message: 'no such batch' } });
         }
         if (req.method === 'POST' && p === '/v1/messages/batches') return this.createAnthropicBatch(res, JSON.parse(raw.toString('utf8')));
+        if (req.method === 'GET' && p === '/v1/messages/batches') {
+          const data = [...this.batches.values()].filter((b) => b.api === 'anthropic').reverse().map((b) => this.anthropicBatchView(b));
+          return json(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+        }
         if (req.method === 'GET' && (m = /^\/v1\/messages\/batches\/([^/]+)\/results$/.exec(p))) {
           const b = this.batches.get(m[1]!);
           if (!b || !this.finish(b)) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'no results' } });

@@ -1,5 +1,5 @@
 // inspect attention: maps are causal probability rows for gpt-neo and llama; statistics and labels on constructed patterns.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { makeFixtureRuns } from './fixture-run.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
 const fx = await makeFixtureRuns({ llama: true });
+after(() => fx.cleanup());
 
 for (const arch of ['neo', 'llama'] as const) {
   test(`${arch}: attention maps are causal rows of probabilities (local layers see only their window)`, () => {

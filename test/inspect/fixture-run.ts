@@ -1,5 +1,5 @@
 // A tiny trained run directory for inspect/server/web tests: a BPE tokenizer and a few training steps through the train API.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainBpe } from '../../src/tokenizer/train.ts';
@@ -13,6 +13,8 @@ export interface FixtureRuns {
   llama: string;
   /** A stories .txt file (held-out style data for scans). */
   stories: string;
+  /** Removes the temp directories. */
+  cleanup(): void;
 }
 
 /** Trains a tiny GPT-Neo (and optionally llama) run for a few steps into a fresh temp root. */
@@ -39,5 +41,8 @@ export async function makeFixtureRuns(opts: { llama?: boolean; steps?: number } 
   };
   const neo = await runOne('neo', TINY_NEO);
   const llama = opts.llama ? await runOne('llama', TINY_LLAMA) : '';
-  return { root, neo, llama, stories };
+  const cleanup = () => {
+    for (const d of [root, work]) rmSync(d, { recursive: true, force: true });
+  };
+  return { root, neo, llama, stories, cleanup };
 }

@@ -1,5 +1,5 @@
 // inspect neurons: the bounded heaps keep exactly the top-k, a scan matches a brute-force pass, word classes, the CLI.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { makeFixtureRuns } from './fixture-run.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
 const fx = await makeFixtureRuns({ llama: true });
+after(() => fx.cleanup());
 
 test('NeuronHeaps keep exactly the k largest values of a stream, in memory fixed by the shape', () => {
   const rng = new Rng(4);
@@ -105,6 +106,10 @@ test('CLI: inspect neurons --layer --top --max-tokens --json; report saved where
   assert.ok(report.tokens <= 3000 + 128 && report.tokens > 0);
   assert.ok(existsSync(join(fx.neo, 'inspect', 'neurons.json')));
   assert.equal(JSON.parse(readFileSync(join(fx.neo, 'inspect', 'neurons.json'), 'utf8')).neurons.length, report.neurons.length);
+  const text = spawnSync(process.execPath, [CLI, 'inspect', 'neurons', '--run', fx.neo, '--data', fx.stories, '--top', '4', '--max-tokens', '2000', '--backend', 'ref', '--no-save'], { encoding: 'utf8' });
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /most consistent 20:\n  L\d #\d+/);
+  assert.match(text.stdout, /look for:\n  protagonist names .*\n  action verbs .*\n  quote starts/);
   const bad = spawnSync(process.execPath, [CLI, 'inspect', 'neurons', '--run', fx.neo, '--data', fx.stories, '--layer', '9', '--backend', 'ref'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--layer 9 is outside 0\.\.1/);

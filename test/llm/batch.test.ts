@@ -40,8 +40,8 @@ test('OpenAI Batch API round trip, and a lost submit is found again by key', asy
   assert.deepEqual(Object.keys(line), ['custom_id', 'method', 'url', 'body']);
   assert.equal(line.url, '/v1/chat/completions');
   const id = await roundTrip(client);
-  assert.equal(await client.findByKey('key-1'), id);
-  assert.equal(await client.findByKey('other'), undefined);
+  assert.deepEqual(await client.findByKey('key-1'), [id]);
+  assert.deepEqual(await client.findByKey('other'), []);
 });
 
 test('Anthropic Message Batches round trip', async () => {

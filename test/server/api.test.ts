@@ -2,7 +2,7 @@
 // attempts, bad parameters, read-only methods, Host checks, live metrics over SSE and streamed generation.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWeb } from '../../scripts/build-web.mjs';
@@ -36,7 +36,12 @@ const web = mkdtempSync(join(tmpdir(), 'ts-web-'));
 await buildWeb({ outdir: web, quiet: true });
 const server = await startServer({ runs: root, port: 0, webDir: web, pollMs: 100 });
 const port = server.port;
-after(() => server.close());
+after(async () => {
+  await server.close();
+  fx.cleanup();
+  rmSync(outside, { recursive: true, force: true });
+  rmSync(web, { recursive: true, force: true });
+});
 const get = (path: string, opts?: { method?: string; host?: string }) => raw(port, path, opts);
 
 test('runs: list, detail, metrics (columns, downsampling, bad max), samples', async () => {
@@ -209,6 +214,11 @@ test('attention for a typed text, saved attention report, neuron search', async 
   const layer1 = await get('/api/neurons?id=neo&layer=1&limit=500');
   assert.ok(layer1.json.neurons.every((x: { layer: number }) => x.layer === 1));
   assert.equal(layer1.json.total, 128);
+  const quote = await get('/api/neurons?id=neo&sort=quote&limit=500');
+  for (let i = 1; i < quote.json.neurons.length; i++) assert.ok(quote.json.neurons[i - 1].quoteStartShare >= quote.json.neurons[i].quoteStartShare);
+  assert.equal((await get('/api/neurons?id=neo&sort=random')).status, 400);
+  const names = await get('/api/neurons?id=neo&class=name');
+  assert.ok(names.json.neurons.every((x: { wordClass: string }) => x.wordClass === 'name'));
   assert.equal((await get('/api/neurons?id=llama')).status, 404);
   assert.equal((await get('/api/neurons?id=neo&limit=0')).status, 400);
 });
@@ -253,4 +263,80 @@ test('live: a metrics line appended to a run arrives as an SSE event; a new run 
   assert.equal(m.summary.step, 13);
   assert.equal(m.summary.live, true);
   assert.ok((await get('/api/runs')).json.runs.some((r: { id: string }) => r.id === 'newrun'));
+});
+
+test('a fresh clone: the front end is built on the first page request when its directory is missing', async () => {
+  const freshRoot = mkdtempSync(join(tmpdir(), 'ts-fresh-'));
+  const fresh = join(freshRoot, 'web');
+  const s = await startServer({ runs: root, port: 0, webDir: fresh });
+  try {
+    const r = await raw(s.port, '/');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /<main id="app">/);
+    assert.equal((await raw(s.port, '/app.js')).status, 200);
+  } finally {
+    await s.close();
+  }
+  const off = await startServer({ runs: root, port: 0, webDir: join(fresh, 'nothing'), autoBuild: false });
+  try {
+    const r = await raw(off.port, '/');
+    assert.equal(r.status, 500);
+    assert.match(r.json.error, /build-web/);
+  } finally {
+    await off.close();
+    rmSync(freshRoot, { recursive: true, force: true });
+  }
+});
+
+test('startup errors are one clear line: a missing runs directory, a port in use', async () => {
+  await assert.rejects(startServer({ runs: join(root, 'no-such-dir'), port: 0 }), /--runs .*no such directory/);
+  await assert.rejects(startServer({ runs: root, port }), /port \d+ on 127\.0\.0\.1 is in use/);
+  await assert.rejects(startServer({ runs: fx.neo, port: 0 }), /is a run directory itself; point --runs at the directory that holds your runs/);
+});
+
+test('concurrent playground streams on one model do not share a KV cache', async () => {
+  const q = (seed: number) => `/api/generate?id=neo&prompt=Lily&maxTokens=10&temperature=1&seed=${seed}`;
+  const ids = (r: { events: Array<{ event: string; data: { id: number } }> }) => r.events.filter((e) => e.event === 'token').map((e) => e.data.id);
+  const alone = [ids(await readSse(port, q(1), (e) => e.event === 'done')), ids(await readSse(port, q(2), (e) => e.event === 'done'))];
+  const together = await Promise.all([readSse(port, q(1), (e) => e.event === 'done'), readSse(port, q(2), (e) => e.event === 'done')]);
+  assert.deepEqual(together.map(ids), alone);
+});
+
+test('CLI: ui refuses a bad port or backend with one line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
+  const r = spawnSync(process.execPath, [CLI, 'ui', '--runs', root, '--port', '70000'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^tinystories: --port: expected 0\.\.65535, got '70000'\n$/);
+});
+
+test('live while a run trains: `tinystories train` in another process, its steps arrive over /api/live', async () => {
+  const { spawn } = await import('node:child_process');
+  const { TINY_NEO } = await import('../train/fixture-stories.ts');
+  const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
+  const cfgDir = mkdtempSync(join(tmpdir(), 'ts-live-'));
+  const cfg = join(cfgDir, 'tiny.json');
+  writeFileSync(cfg, JSON.stringify(TINY_NEO));
+  const child = spawn(process.execPath, [
+    CLI, 'train', '--model-config', cfg, '--data', fx.stories, '--tokenizer', join(fx.neo, 'tokenizer.json'), '--out', join(root, 'training-now'),
+    '--steps', '80', '--batch-size=4', '--seq-len=32', '--backend=ref', '--val-every=20', '--val-batches=1', '--sample-every=0', '--checkpoint-every=40', '--quiet',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('exit', ok));
+  try {
+    const { events } = await readSse(port, '/api/live', (_e, all) => all.filter((x) => x.event === 'metrics' && x.data.id === 'training-now').length >= 3, 60_000);
+    const live = events.filter((e) => e.event === 'metrics' && e.data.id === 'training-now').map((e) => e.data);
+    for (let i = 1; i < live.length; i++) {
+      assert.equal(live[i].from, live[i - 1].from + live[i - 1].step.length, 'consecutive row ranges');
+      assert.ok(live[i].step[0] > live[i - 1].step.at(-1));
+    }
+    assert.ok(live.at(-1).summary.live);
+    assert.ok(events.some((e) => e.event === 'runs' && e.data.runs.includes('training-now')));
+  } finally {
+    assert.equal(await exited, 0, stderr);
+    rmSync(cfgDir, { recursive: true, force: true });
+  }
+  const m = await get('/api/metrics?id=training-now');
+  assert.equal(m.json.step.at(-1), 80);
 });

@@ -40,7 +40,8 @@ export function writeReportFixtures(root: string): { gpt: string; metrics: strin
   writeFileSync(join(metrics, 'report.json'), JSON.stringify({
     kind: 'tinystories-metrics', version: 1, created: '2026-11-26T12:00:00Z', data: { source: 'fixture', documents: 10 },
     models: [
-      { id: 'neo', path: 'neo', step: 12, params: 36928, lm: lm(5.1, [300, 200, 150, 150, 100, 100]), generation: { completions: 5, distinct: { 1: 0.5, 2: 0.7, 3: 0.8 } }, memorization: mem },
+      { id: 'neo@step-6', path: 'neo/checkpoints/step-00000006', step: 6, params: 36928, lm: lm(5.4, [200, 200, 150, 150, 150, 150]), generation: null, memorization: null },
+      { id: 'neo@step-12', path: 'neo/checkpoints/step-00000012', step: 12, params: 36928, lm: lm(5.1, [300, 200, 150, 150, 100, 100]), generation: { completions: 5, distinct: { 1: 0.5, 2: 0.7, 3: 0.8 } }, memorization: mem },
       { id: 'llama', path: 'llama', step: 12, params: 32800, lm: lm(5.2, [250, 200, 200, 150, 100, 100]), generation: null, memorization: null },
     ],
     reference: null, memorizationIndex: null,

@@ -175,13 +175,13 @@ for (const kind of ['openai', 'anthropic'] as const) {
   });
 }
 
-test('a crash after a batch was created is resumed from the journal, not sent again', async () => {
-  const provider = new OpenAIProvider({ baseURL: `${mock.url}/v1`, apiKey: 'k' });
-  const real = new OpenAIBatchClient(provider);
+for (const kind of ['openai', 'anthropic'] as const) test(`${kind}: a crash after a batch was created is resumed from the journal, not sent again`, async () => {
+  const provider = kind === 'openai' ? new OpenAIProvider({ baseURL: `${mock.url}/v1`, apiKey: 'k' }) : new AnthropicProvider({ baseURL: mock.url, apiKey: 'k' });
+  const real: BatchClient = kind === 'openai' ? new OpenAIBatchClient(provider as OpenAIProvider) : new AnthropicBatchClient(provider as AnthropicProvider);
   // Crash 1: right after create, before the remote id reached the journal (found again by metadata key).
   const crashAfterCreate: BatchClient = {
-    name: 'openai',
-    exactFind: true,
+    name: kind,
+    exactFind: real.exactFind,
     submit: async (items, key) => {
       await real.submit(items, key);
       throw new Error('simulated crash after create');
@@ -190,17 +190,30 @@ test('a crash after a batch was created is resumed from the journal, not sent ag
     status: (id) => real.status(id),
     results: (id) => real.results(id),
   };
-  mock.epoch = 100;
+  mock.epoch = kind === 'openai' ? 100 : 101;
   const out = tmp();
-  const o = (client: BatchClient) => opts(out, { count: 10, provider, batch: { client, pollMs: 10 } });
+  const o = (client: BatchClient) => opts(out, { count: 10, provider, providerName: kind, batch: { client, pollMs: 10 } });
   const batchesBefore = mock.batchCount;
   await assert.rejects(generate(o(crashAfterCreate)), /simulated crash/);
   assert.equal(mock.batchCount, batchesBefore + 1);
   await generate(o(real));
   assert.equal(mock.batchCount, batchesBefore + 1, 'the rerun created the batch again');
+  if (kind === 'anthropic') {
+    // Anthropic is matched by time and size only: a newer foreign batch of the same size is rejected by its ids.
+    const out2 = tmp();
+    const o2 = (client: BatchClient) => opts(out2, { count: 10, seed: 9, provider, providerName: kind, batch: { client, pollMs: 10 } });
+    await assert.rejects(generate(o2(crashAfterCreate)), /simulated crash/);
+    const decoy = Array.from({ length: 10 }, (_, i) => ({ customId: `decoy-${i}`, request: { model: 'm', messages: [{ role: 'user' as const, content: 'x' }], maxTokens: 5 } }));
+    await real.submit(decoy, 'decoy');
+    await generate(o2(real));
+    assert.equal(mock.batchCount, batchesBefore + 3, 'the lost batch was found behind the decoy, not sent again');
+    assert.deepEqual(read(out2).map((r) => r.index), Array.from({ length: 10 }, (_, i) => i));
+    const once = mock.delivered(mock.epoch);
+    for (const r of read(out2)) assert.equal(once.get(`${r.id}-a0`), 1);
+  }
   assert.equal(read(out).length, 10);
   // each request id was answered exactly once
-  const counts = mock.delivered(100);
+  const counts = mock.delivered(mock.epoch);
   for (const r of read(out)) assert.equal(counts.get(`${r.id}-a0`), 1);
 });
 
@@ -231,4 +244,20 @@ test('batch mode splits large rounds into several batches sent together', async 
   await generate(opts(out, { count: 12, provider }));
   assert.deepEqual([...mock.delivered(200).keys()].map(indexOf).sort((a, b) => a - b), [10, 11]);
   assert.equal(read(out).length, 12);
+});
+
+test('an outage stops the run after --max-failures; the rerun finishes it', async () => {
+  let down = true;
+  script = (c) => (down && indexOf(c.requestId) >= 5 ? { type: 'status', status: 503 } : undefined);
+  const out = tmp();
+  const o = opts(out, { count: 12, maxFailures: 3, scheduler: { concurrency: 2, maxRetries: 1, baseDelayMs: 1 } });
+  const first = await generate(o);
+  assert.ok(first.accepted >= 5 && first.accepted < 12, String(first.accepted));
+  assert.match(first.shortfall ?? '', /^(\d+) requests failed after retries .*HTTP 503.*rerun the same command/);
+  assert.ok(Number(/^\d+/.exec(first.shortfall!)![0]) >= 3);
+  down = false;
+  const second = await generate(o);
+  assert.equal(second.shortfall, undefined);
+  assert.deepEqual(read(out).map((r) => r.index), Array.from({ length: 12 }, (_, i) => i));
+  script = () => undefined;
 });

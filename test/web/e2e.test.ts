@@ -2,7 +2,7 @@
 // really drew (series-colored pixels on the canvas), the playground streams, the game plays, live updates arrive.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -31,7 +31,7 @@ before(async () => {
   const be = createRefBackend();
   await saveInspectReport(fx.neo, 'neurons', await inspectNeurons(be, { run: fx.neo, data: fx.stories, topK: 6, maxTokens: 4000 }));
   await saveInspectReport(fx.neo, 'attention', await inspectAttention(be, { run: fx.neo, data: fx.stories, docs: 5 }));
-  const web = mkdtempSync(join(tmpdir(), 'ts-web-'));
+  web = mkdtempSync(join(tmpdir(), 'ts-web-'));
   await buildWeb({ outdir: web, quiet: true });
   server = await startServer({ runs: fx.root, port: 0, webDir: web, pollMs: 200 });
   const { chromium } = await import('playwright-core');
@@ -45,9 +45,12 @@ before(async () => {
   page.on('requestfailed', (r) => !r.url().includes('/api/live') && !r.url().includes('/api/generate') && problems.push(`request failed: ${r.url()}`));
 });
 
+let web = '';
 after(async () => {
   await browser?.close();
   await server?.close();
+  fx?.cleanup();
+  if (web) rmSync(web, { recursive: true, force: true });
 });
 
 /** Opens a page by its hash route and waits until it finished rendering. */
@@ -63,8 +66,8 @@ async function seriesPixels(selector: string): Promise<number> {
   return page.evaluate((sel) => {
     const palette = [[47, 111, 179], [209, 73, 91], [46, 139, 87], [237, 174, 73], [106, 76, 147]];
     let n = 0;
-    for (const root of document.querySelectorAll(sel)) {
-      for (const c of root.querySelectorAll('canvas')) {
+    for (const root of Array.from(document.querySelectorAll(sel))) {
+      for (const c of Array.from(root.querySelectorAll('canvas'))) {
         const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
         for (let i = 0; i < d.length; i += 4) {
           if (d[i + 3]! < 100) continue;
@@ -87,16 +90,22 @@ test('runs page: table, overlaid loss curves drawn, live update from an appended
   assert.ok(val > 20, `val-loss chart drew ${val} series pixels`);
   await page.waitForSelector('[data-role=live-status]:has-text("on")');
   appendFileSync(join(fx.neo, 'metrics.jsonl'), JSON.stringify({ step: 40, loss: 1.0, lr: 0.001, grad_norm: 1, tokens_per_s: 999, wall_s: 20, tokens: 5120 }) + '\n');
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-role=runs-table] tbody tr')].some((r) => r.textContent!.includes('40 / 12')), null, { timeout: 10_000 });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-role=runs-table] tbody tr')).some((r) => r.textContent!.includes('40 / 12')), null, { timeout: 10_000 });
   await page.selectOption('[data-role=x-axis]', 'tokens');
   assert.ok((await seriesPixels('[data-chart="train-loss"]')) > 200);
 });
 
-test('samples page lists the training samples per step', { skip }, async () => {
+test('samples page: training samples per step, and one prompt sampled from every checkpoint', { skip }, async () => {
   await open('samples');
+  await page.selectOption('[data-role=run]', 'neo');
   await page.waitForSelector('[data-role=sample]');
   assert.ok((await page.locator('[data-role=sample]').count()) >= 2);
-  assert.deepEqual(await page.locator('#app h3').allTextContents(), ['step 12', 'step 6']);
+  assert.deepEqual(await page.locator('#app h3').allTextContents(), ['Written during training', 'step 12', 'step 6']);
+  await page.click('[data-role=sample-checkpoints]');
+  await page.waitForFunction(() => !(document.querySelector('[data-role=sample-checkpoints]') as HTMLButtonElement).disabled, null, { timeout: 20_000 });
+  const names = await page.locator('[data-checkpoint]').evaluateAll((els) => els.map((e) => e.getAttribute('data-checkpoint')));
+  assert.deepEqual(names, ['step-00000006', 'step-00000012', 'best', 'latest']);
+  for (const n of names) assert.ok(((await page.locator(`[data-checkpoint="${n}"]`).textContent()) ?? '').length > 'Once upon a time, there was a little girl named Lily.'.length, n);
 });
 
 test('playground: streams tokens colored by probability, alternatives on hover, time to first token', { skip }, async () => {
@@ -157,6 +166,7 @@ test('evaluations page: side-by-side table, emergence curves and guess-rank hist
   assert.ok((await seriesPixels('[data-chart="emergence-params"]')) > 30);
   assert.ok((await seriesPixels('[data-chart="emergence-steps"]')) > 30);
   assert.ok((await seriesPixels('[data-chart="rank-histogram"]')) > 500);
+  assert.ok((await seriesPixels('[data-chart="metrics-loss-steps"]')) > 30);
   assert.ok((await seriesPixels('[data-chart="ages"]')) > 200);
 });
 
@@ -191,8 +201,11 @@ test('neurons page: ranked cards with highlighted activations, search narrows th
   await page.waitForFunction((n) => document.querySelectorAll('[data-neuron]').length !== n || document.querySelector('#app p.muted')!.textContent!.includes('match'), all);
   const shown = await page.locator('[data-neuron]').count();
   assert.ok(shown >= 1);
+  await page.click('[data-preset=verb]');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-neuron]')).every((e) => e.textContent!.includes('· verb ·')));
+  await page.selectOption('[data-role=neuron-class]', '');
   await page.selectOption('[data-role=neuron-layer]', '1');
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-neuron]')].every((e) => e.getAttribute('data-neuron')!.startsWith('1.')));
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-neuron]')).every((e) => e.getAttribute('data-neuron')!.startsWith('1.')));
 });
 
 test('data page: generation run figures, filter chart drawn, story statistics, datasets', { skip }, async () => {

@@ -38,7 +38,7 @@ export async function attentionPage(root: HTMLElement): Promise<void> {
   text.value = localStorage.getItem('ts.attn.text') ?? 'Lily and Tom went to the park. Lily saw a big dog. Tom said, "Look, Lily!"';
   const go = h('button', { 'data-role': 'attn-go' }, 'Show attention');
   const grid = h('div', { class: 'heads', 'data-role': 'heads' });
-  const big = h('div', { class: 'bigmap' });
+  const big = h('div');
   const labels = h('div');
   const saved = h('div');
   const sel = await runSelect(() => void loadSaved());
@@ -48,10 +48,11 @@ export async function attentionPage(root: HTMLElement): Promise<void> {
     big.textContent = '';
     const c = h('canvas', { 'data-role': 'big-heatmap' }) as HTMLCanvasElement;
     paint(c, maps.probs[l]![hd]!);
-    const scale = Math.max(4, Math.floor(480 / maps.tokens.length));
+    const scale = Math.max(6, Math.floor(560 / maps.tokens.length));
     c.style.width = c.style.height = maps.tokens.length * scale + 'px';
-    const list = h('div', { class: 'toklist' }, ...maps.tokens.map((t, i) => h('div', { style: `height:${scale}px;line-height:${scale}px;font-size:${Math.min(11, scale)}px;overflow:hidden` }, `${i} ${JSON.stringify(t)}`)));
-    big.append(h('div', {}, h('h3', {}, `layer ${l}, head ${hd} (rows: queries, columns: keys)`), c), list);
+    // one label per row, aligned with the heatmap's rows
+    const list = h('div', { class: 'toklist' }, ...maps.tokens.map((t, i) => h('div', { style: `height:${scale}px;line-height:${scale}px;font-size:${Math.min(11, scale)}px;overflow:hidden;white-space:pre` }, `${i} ${JSON.stringify(t)}`)));
+    big.append(h('h3', {}, `layer ${l}, head ${hd} (rows: queries, columns: keys)`), h('div', { class: 'bigmap' }, c, list));
     c.addEventListener('mousemove', (e) => {
       const r = c.getBoundingClientRect();
       const i = Math.floor(((e.clientY - r.top) / r.height) * maps.tokens.length);

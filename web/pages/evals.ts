@@ -60,6 +60,17 @@ export async function evalsPage(root: HTMLElement): Promise<void> {
       rows.push([r.id || '.', m.id, fmtCount(m.params), m.step ?? '–', fmt(m.lm?.loss), fmt(m.lm?.perplexity, 2), fmt(m.lm?.rank?.mean, 2), fmt(m.lm?.rank?.top1, 3), fmt(m.generation?.distinct?.[2], 3), fmt(m.memorization?.rouge?.[4]?.mean, 3)]);
     }
     root.append(table(['report', 'model', 'params', 'step', 'val loss', 'perplexity', 'mean guess-rank', 'top-1', 'distinct-2', 'rouge-4 mean'], rows, [2, 3, 4, 5, 6, 7, 8, 9]));
+    // loss and guess-rank against training step, one line per run (model ids are run@step-N for checkpoints)
+    for (const r of metrics) {
+      const byRun = new Map<string, Any[]>();
+      for (const m of r.report.models ?? []) if (typeof m.step === 'number' && m.lm) byRun.set(String(m.id).split('@')[0]!, [...(byRun.get(String(m.id).split('@')[0]!) ?? []), m]);
+      if (![...byRun.values()].some((ms) => ms.length >= 2)) continue;
+      for (const [key, label] of [['loss', 'validation loss'], ['rank', 'mean guess-rank']] as const) {
+        const el = h('div', { class: 'chart', 'data-chart': `metrics-${key}-steps` });
+        root.append(el);
+        lineChart(el, `${label} vs training step (${r.id || '.'})`, 'step', [...byRun].map(([run, ms]) => ({ label: run, x: ms.map((m) => m.step), y: ms.map((m) => (key === 'loss' ? m.lm.loss : m.lm.rank?.mean)) })), { points: true, height: 240 });
+      }
+    }
     for (const r of metrics) {
       const models = (r.report.models ?? []).filter((m: Any) => m.lm?.rank?.histogram);
       if (!models.length) continue;

@@ -21,18 +21,31 @@ export async function neuronsPage(root: HTMLElement): Promise<void> {
   const info = h('p', { class: 'muted' });
   const cards = h('div', { class: 'cards', 'data-role': 'neuron-cards' });
   const more = h('button', { hidden: true }, 'More');
+  const sort = h('select', { 'data-role': 'neuron-sort' }, h('option', { value: 'consistency' }, 'most consistent first'), h('option', { value: 'quote' }, 'quote starts first'));
+  // the paper's first sightings: a neuron for the protagonist's name, one for action verbs, one for "I"/"We" opening a quote
+  const presets = h('div', { class: 'controls' }, 'Look for: ',
+    ...([['protagonist names', 'name', 'consistency'], ['action verbs', 'verb', 'consistency'], ['pronouns opening a quote', 'pronoun', 'quote']] as const).map(([label, c, o]) => {
+      const b = h('button', { 'data-preset': c }, label);
+      b.addEventListener('click', () => {
+        cls.value = c;
+        sort.value = o;
+        q.value = '';
+        void search(true);
+      });
+      return b;
+    }));
   let offset = 0;
   const sel = await runSelect(() => void search(true));
-  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel), q, layer, cls), info, cards, more);
+  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel), q, layer, cls, sort), presets, info, cards, more);
   async function search(reset: boolean) {
     if (reset) {
       offset = 0;
       cards.textContent = '';
     }
     try {
-      const r = await api<Page>('/api/neurons', { id: sel.value, q: q.value, layer: layer.value, class: cls.value, offset, limit: 30 });
+      const r = await api<Page>('/api/neurons', { id: sel.value, q: q.value, layer: layer.value, class: cls.value, sort: sort.value, offset, limit: 30 });
       if (layer.children.length === 1) for (const l of r.layers) layer.append(h('option', { value: l }, `layer ${l}`));
-      info.textContent = `${r.total} neurons match · top ${r.topK} activations over ${r.tokens.toLocaleString('en-US')} tokens of ${r.source} · most consistent first`;
+      info.textContent = `${r.total} neurons match · top ${r.topK} activations over ${r.tokens.toLocaleString('en-US')} tokens of ${r.source} · ${sort.value === 'quote' ? 'quote starts' : 'most consistent'} first`;
       for (const n of r.neurons) {
         cards.append(
           h('div', { class: 'card', 'data-neuron': `${n.layer}.${n.neuron}` },
@@ -57,6 +70,7 @@ export async function neuronsPage(root: HTMLElement): Promise<void> {
   });
   layer.addEventListener('change', () => void search(true));
   cls.addEventListener('change', () => void search(true));
+  sort.addEventListener('change', () => void search(true));
   more.addEventListener('click', () => void search(false));
   await search(true);
 }

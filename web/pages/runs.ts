@@ -67,14 +67,22 @@ export async function runsPage(root: HTMLElement, onLeave: (f: () => void) => vo
   es.addEventListener('metrics', (ev) => {
     const m = JSON.parse((ev as MessageEvent).data) as Cols & { id: string; from: number; valFrom: number; summary: RunRow };
     const cur = metrics[m.id];
-    if (!cur || cur.error) {
+    const have = cur?.rows ?? 0;
+    if (!cur || cur.error || m.from > have) {
+      // unknown run, or rows missed between the page's fetch and this event: fetch the run again
       void api<Cols>('/api/metrics', { id: m.id, max: 1000 }).then((c) => {
         metrics[m.id] = c;
         dirty = true;
       });
     } else {
-      for (const k of ['step', 'loss', 'lr', 'tokens', 'wall_s', 'tokens_per_s']) (cur[k] ??= []).push(...(m[k] ?? []));
-      for (const k of ['val_step', 'val_loss', 'val_tokens', 'val_wall_s']) (cur[k] ??= []).push(...(m[k] ?? []));
+      // the event may overlap rows the page already fetched: append only the new ones
+      const skip = have - m.from;
+      for (const k of ['step', 'loss', 'lr', 'tokens', 'wall_s', 'tokens_per_s']) (cur[k] ??= []).push(...(m[k] ?? []).slice(skip));
+      const vals = m.val_step ?? [];
+      const lastVal = cur.val_step?.at(-1) ?? -Infinity;
+      const vskip = vals.findIndex((s) => s > lastVal);
+      if (vskip >= 0) for (const k of ['val_step', 'val_loss', 'val_tokens', 'val_wall_s']) (cur[k] ??= []).push(...(m[k] ?? []).slice(vskip));
+      cur.rows = Math.max(have, m.from + (m.step?.length ?? 0));
     }
     const i = runs.findIndex((r) => r.id === m.id);
     if (i >= 0) runs[i] = m.summary;

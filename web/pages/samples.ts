@@ -1,13 +1,38 @@
-// Samples page: the stories a run wrote during training, grouped by step, newest first.
+// Samples page: the stories a run wrote during training (grouped by step), and one prompt sampled from every checkpoint.
 import { api, h, runSelect } from '../util.ts';
+
+/** Generates from one checkpoint over SSE and resolves with the text. */
+function sampleFrom(id: string, checkpoint: string, prompt: string, maxTokens: number, onText: (t: string) => void): Promise<string> {
+  return new Promise((ok) => {
+    const q = new URLSearchParams({ id, checkpoint, prompt, maxTokens: String(maxTokens), temperature: '0' });
+    const es = new EventSource('/api/generate?' + q.toString());
+    let text = '';
+    es.addEventListener('token', (ev) => {
+      text += (JSON.parse((ev as MessageEvent).data) as { text: string }).text;
+      onText(text);
+    });
+    const end = () => {
+      es.close();
+      ok(text);
+    };
+    es.addEventListener('done', end);
+    es.addEventListener('failure', end);
+    es.onerror = end;
+  });
+}
 
 export async function samplesPage(root: HTMLElement): Promise<void> {
   root.append(h('h2', {}, 'Samples per checkpoint'));
   const box = h('div');
+  const compare = h('div', { 'data-role': 'checkpoint-samples' });
+  const prompt = h('input', { type: 'text', size: 50, value: 'Once upon a time, there was a little girl named Lily.', 'data-role': 'ckpt-prompt' }) as HTMLInputElement;
+  const go = h('button', { 'data-role': 'sample-checkpoints' }, 'Sample every checkpoint (greedy)');
   const show = async (id: string) => {
     box.textContent = 'loading…';
+    compare.textContent = '';
     const r = await api<{ checkpoints: Array<{ step: number; samples: Array<{ prompt: string; text: string }> }> }>('/api/samples', { id });
     box.textContent = '';
+    box.append(h('h3', {}, 'Written during training'));
     if (r.checkpoints.length === 0) box.append(h('p', { class: 'muted' }, 'No samples yet (training writes one every --sample-every steps).'));
     for (const c of [...r.checkpoints].reverse()) {
       box.append(h('h3', {}, `step ${c.step}`));
@@ -15,6 +40,20 @@ export async function samplesPage(root: HTMLElement): Promise<void> {
     }
   };
   const sel = await runSelect((id) => void show(id));
-  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel)), box);
+  go.addEventListener('click', async () => {
+    go.disabled = true;
+    compare.textContent = '';
+    const d = await api<{ checkpoints: string[]; summary: { hasBest: boolean } }>('/api/run', { id: sel.value });
+    const names = [...d.checkpoints, ...(d.summary.hasBest ? ['best'] : []), 'latest'];
+    for (const name of names) {
+      const out = h('div', { class: 'gen', 'data-checkpoint': name }, h('span', { class: 'prompt' }, prompt.value));
+      const body = h('span');
+      out.append(body);
+      compare.append(h('h3', {}, name), out);
+      await sampleFrom(sel.value, name, prompt.value, 80, (t) => (body.textContent = t));
+    }
+    go.disabled = false;
+  });
+  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel), prompt, go), compare, box);
   if (sel.value) await show(sel.value);
 }

@@ -11,6 +11,8 @@ export type WasmVariant = 'relaxed' | 'simd';
 export interface WasmPlatform {
   /** Best effort: lets the engine compile relaxed SIMD (a V8 flag on Node 20; a no-op where it is standard). */
   enableRelaxedSimd(): void;
+  /** Optional: make the engine compile wasm to optimized code up front (a V8 flag on Node). */
+  optimizeEagerly?(): void;
   /** The bytes of build/kernels-<variant>.wasm. */
   loadWasm(variant: WasmVariant): Promise<Uint8Array<ArrayBuffer>>;
   /** A new worker running worker.mjs. */
@@ -26,11 +28,13 @@ export interface WasmBackendOptions {
   variant?: WasmVariant;
   /** Initial memory in MiB (grows on demand). */
   initialMiB?: number;
+  /** Kernels touching fewer elements than this run on the calling thread alone (default 65536; 0: always split). */
+  soloBelow?: number;
 }
 
 // Kernel exports in the order the pool indexes them (worker.mjs receives the same list).
 const NAMES = [
-  'matmul_forward', 'matmul_backward_inp', 'matmul_backward_weight', 'bias_backward',
+  'matmul_forward', 'matmul_forward_rows', 'matmul_backward_inp', 'matmul_backward_weight', 'bias_backward',
   'attention_forward', 'attention_backward', 'attention_decode_forward',
   'encoder_forward', 'encoder_backward', 'layernorm_forward', 'layernorm_backward',
   'rmsnorm_forward', 'rmsnorm_backward', 'gelu_forward', 'gelu_backward', 'swiglu_forward', 'swiglu_backward',
@@ -41,11 +45,9 @@ type KernelName = (typeof NAMES)[number];
 const K = Object.fromEntries(NAMES.map((n, i) => [n, i])) as Record<KernelName, number>;
 
 const PAGE = 65536;
-const SOLO_WORK = 1 << 16;
-const MAX_PAGES = 32768; // 2 GiB: byte offsets stay below 2^31
+const SOLO_WORK = 1 << 16; // default soloBelow
+const MAX_PAGES = 65536; // 4 GiB, wasm32's limit (2 GiB where a runtime refuses more)
 const GUARD = 64; // bytes after each buffer: the matmul bias tile may read up to 7 floats past the end
-const PACKA_FLOATS = 64 * 256; // keep in sync with assembly/gemm.ts (MC*KC, KC*NC)
-const PACKB_FLOATS = 256 * 512;
 
 /** Picks the variant: relaxed when requested or available, validated against this runtime. */
 export async function pickVariant(platform: WasmPlatform, want?: WasmVariant): Promise<{ variant: WasmVariant; bytes: Uint8Array<ArrayBuffer>; reason?: string }> {
@@ -76,6 +78,9 @@ export class WasmBackend implements Backend {
   private top: number;
   private readonly sumsqOut: number;
   private readonly exports: Record<string, unknown>;
+  private soloBelow = SOLO_WORK;
+  private readonly packAFloats: number;
+  private readonly packBFloats: number;
 
   private constructor(variant: WasmVariant, threads: number, memory: WebAssembly.Memory, pool: WorkerPool, top: number, sumsqOut: number, exports: Record<string, unknown>) {
     this.variant = variant;
@@ -87,14 +92,22 @@ export class WasmBackend implements Backend {
     this.sumsqOut = sumsqOut;
     this.exports = exports;
     this.buffers.add(memory.buffer);
+    this.packAFloats = (exports.pack_a_floats as () => number)();
+    this.packBFloats = (exports.pack_b_floats as () => number)();
   }
 
   static async create(platform: WasmPlatform, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
     const threads = Math.max(1, Math.floor(opts.threads ?? 1));
     const { variant, bytes } = await pickVariant(platform, opts.variant);
+    platform.optimizeEagerly?.();
     const module = await WebAssembly.compile(bytes);
     const initialPages = Math.max(16, Math.ceil(((opts.initialMiB ?? 64) * 1024 * 1024) / PAGE));
-    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+    } catch {
+      memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES / 2, shared: true });
+    }
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const ex = instance.exports as Record<string, unknown>;
     const heapBase = (ex.heap_base as () => number)();
@@ -111,7 +124,9 @@ export class WasmBackend implements Backend {
     (ex.set_scratch as (p: number) => void)(scratch[0]!);
     const mainFns = NAMES.map((n) => ex[n] as KernelFn);
     const pool = await WorkerPool.start({ threads, module, memory, names: [...NAMES], mainFns, scratch, spawn: platform.spawnWorker, canWait: platform.canBlock });
-    return new WasmBackend(variant, threads, memory, pool, top, sumsqOut, ex);
+    const be = new WasmBackend(variant, threads, memory, pool, top, sumsqOut, ex);
+    be.soloBelow = opts.soloBelow ?? SOLO_WORK;
+    return be;
   }
 
   // ---- memory
@@ -149,10 +164,10 @@ export class WasmBackend implements Backend {
 
   /**
    * Runs a kernel on all threads, or on the calling thread alone when `work` (roughly, elements touched) is below
-   * SOLO_WORK: waking a worker costs tens of microseconds, more than such a kernel takes (decode steps, tiny shapes).
+   * soloBelow: waking a worker costs tens of microseconds, more than such a kernel takes (decode steps, tiny shapes).
    */
   private go(fn: number, work: number, ...args: number[]): void {
-    if (work < SOLO_WORK) this.pool.runSolo(fn, args, args.length);
+    if (work < this.soloBelow) this.pool.runSolo(fn, args, args.length);
     else this.pool.run(fn, args, args.length);
   }
 
@@ -162,14 +177,19 @@ export class WasmBackend implements Backend {
 
   /**
    * Measured f32x4 FMA throughput in GFLOP/s on `threads` threads (a register-only loop: the ceiling any kernel
-   * of this build can reach). iters ~ 2e7 takes ~30 ms.
+   * of this build can reach): the best of `reps` runs of `iters` iterations (~5 ms each), so a run that lost the
+   * CPU to another process does not count.
    */
-  peakGflops(threads: number, iters = 20_000_000): number {
-    const t0 = performance.now();
-    if (threads <= 1) (this.exports.peak_fma as (n: number) => number)(iters);
-    else this.call(K.peak_fma, iters);
-    const s = (performance.now() - t0) / 1000;
-    return (Math.min(threads, this.threads) * iters * 64) / s / 1e9;
+  peakGflops(threads: number, iters = 5_000_000, reps = 7): number {
+    let best = 0;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      if (threads <= 1) (this.exports.peak_fma as (n: number) => number)(iters);
+      else this.call(K.peak_fma, iters);
+      const s = (performance.now() - t0) / 1000;
+      best = Math.max(best, (Math.min(threads, this.threads) * iters * 64) / s / 1e9);
+    }
+    return best;
   }
 
   // ---- kernels
@@ -213,6 +233,7 @@ export class WasmBackend implements Backend {
   matmul_forward(out: F32, inp: F32, weight: F32, bias: F32 | null, N: number, C: number, OC: number): void {
     const po = this.p(out), pi = this.p(inp), pw = this.p(weight), pb = bias ? this.p(bias) : 0;
     if (po < 0 || pi < 0 || pw < 0 || pb < 0) return refKernels.matmul_forward(out, inp, weight, bias, N, C, OC);
+    if (N <= 2) return this.go(K.matmul_forward_rows, (N * C * OC) / 32, po, pi, pw, pb, N, C, OC);
     this.go(K.matmul_forward, (N * C * OC) / 32, po, pi, pw, pb, N, C, OC);
   }
 
@@ -228,7 +249,8 @@ export class WasmBackend implements Backend {
   /** Whether the attention kernels' per-thread scratch holds a head of this size. */
   private attentionFits(T: number, HS: number): boolean {
     const r8 = (x: number) => Math.ceil(x / 8) * 8;
-    return 4 * Math.max(T, HS) <= PACKA_FLOATS && r8(T) * r8(HS) <= PACKB_FLOATS;
+    // forward keeps K^T and V packed side by side in the B scratch
+    return 4 * Math.max(T, HS) <= this.packAFloats && 2 * r8(T) * r8(HS) <= this.packBFloats;
   }
 
   attention_forward(out: F32, att: F32, qkv: F32, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {
@@ -333,7 +355,7 @@ export class WasmBackend implements Backend {
 }
 
 function align(x: number): number {
-  return (x + 15) & ~15;
+  return Math.ceil(x / 16) * 16; // not bit ops: offsets may pass 2^31
 }
 
 /** Grows memory to hold `bytes`; returns true when it grew. */
@@ -342,9 +364,17 @@ function ensurePages(memory: WebAssembly.Memory, bytes: number): boolean {
   if (bytes <= have) return false;
   const need = Math.ceil((bytes - have) / PAGE);
   const pages = have / PAGE;
-  if (pages + need > MAX_PAGES) throw new Error(`wasm backend: out of memory (${((pages + need) * PAGE) / 2 ** 30} GiB > 2 GiB)`);
   // grow geometrically so a model's many small allocations do not grow page by page
-  memory.grow(Math.min(MAX_PAGES - pages, Math.max(need, Math.ceil(pages / 4))));
+  const want = Math.min(MAX_PAGES - pages, Math.max(need, Math.ceil(pages / 4)));
+  try {
+    memory.grow(want);
+  } catch {
+    try {
+      memory.grow(need);
+    } catch {
+      throw new Error(`wasm backend: out of memory: ${(((pages + need) * PAGE) / 2 ** 30).toFixed(2)} GiB requested, the limit is ${((pages * PAGE) / 2 ** 30).toFixed(2)} GiB or wasm32's 4 GiB`);
+    }
+  }
   return true;
 }
 

@@ -30,10 +30,17 @@ export const nodePlatform: WasmPlatform = {
     // (NODE_OPTIONS rejects it). Newer V8s have it on by default and ignore the flag.
     try {
       setFlagsFromString('--experimental-wasm-relaxed-simd');
-      // compile straight to optimized code: Liftoff's baseline code runs the kernels ~4x slower until tier-up
-      setFlagsFromString('--no-liftoff');
     } catch {
       /* unknown flag on this V8: relaxed SIMD is either standard or unavailable; validate() decides */
+    }
+  },
+  optimizeEagerly() {
+    // compile straight to optimized code: Liftoff's baseline code runs the kernels several times slower until V8
+    // tiers up hot functions, which made the first steps and short benchmarks misleading
+    try {
+      setFlagsFromString('--no-liftoff');
+    } catch {
+      /* not a V8 that knows the flag: it tiers up on its own */
     }
   },
   async loadWasm(variant) {

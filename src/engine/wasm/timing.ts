@@ -12,6 +12,10 @@ export interface KernelTime {
 export function instrumentBackend<B extends Backend>(inner: B): { backend: B; times(): KernelTime[]; reset(): void } {
   const acc = new Map<string, { ms: number; calls: number }>();
   const wrapped = Object.create(inner) as B;
+  // methods that touch state run on the inner object (assignments through the wrapper would shadow its fields)
+  for (const name of ['alloc', 'allocI32', 'dispose'] as const) {
+    (wrapped as unknown as Record<string, unknown>)[name] = (inner[name] as (...a: unknown[]) => unknown).bind(inner);
+  }
   for (const name of Object.keys(refKernels) as Array<keyof Kernels>) {
     const f = (inner[name] as (...a: unknown[]) => unknown).bind(inner);
     const slot = { ms: 0, calls: 0 };

@@ -1,0 +1,88 @@
+// `eval compare`: puts the models of several GPT-Eval report.json files side by side in one report, after checking
+// that they were measured the same way (judge, beginnings, sampling); differences are listed, not hidden.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomicSync } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { emergenceSeries } from './aggregate.ts';
+import type { GptEvalReport, GptModelReport } from './gpt-eval.ts';
+import { gptReportHtml } from './report-html.ts';
+
+/** Reads a GPT-Eval report.json (or the directory holding one). */
+export function readGptReport(path: string): GptEvalReport {
+  const file = path.endsWith('.json') ? path : join(path, 'report.json');
+  let r: GptEvalReport;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as GptEvalReport;
+  } catch (e) {
+    throw new UserError(`${file}: cannot read a report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (r.kind !== 'tinystories-gpt-eval' || r.version !== 1) throw new UserError(`${file}: not a GPT-Eval report.json (kind ${JSON.stringify(r.kind)}, version ${r.version})`);
+  return r;
+}
+
+/** Settings that must agree for scores to be comparable; returns one line per difference. */
+export function comparabilityIssues(reports: Array<{ name: string; report: GptEvalReport }>): string[] {
+  const issues: string[] = [];
+  const base = reports[0]!;
+  const fields: Array<[string, (r: GptEvalReport) => unknown]> = [
+    ['judge model', (r) => r.judge.model],
+    ['judge provider', (r) => r.judge.provider],
+    ['judge temperature', (r) => r.judge.temperature],
+    ['judge JSON mode', (r) => r.judge.json],
+    ['beginnings (sha256)', (r) => r.beginnings.sha256],
+    ['completions per beginning', (r) => r.config.sampling.completions],
+    ['temperature', (r) => r.config.sampling.temperature],
+    ['top-k/top-p', (r) => `${r.config.sampling.topK}/${r.config.sampling.topP}`],
+    ['max tokens', (r) => r.config.sampling.maxTokens],
+  ];
+  for (const other of reports.slice(1)) {
+    for (const [label, get] of fields) {
+      const a = get(base.report);
+      const b = get(other.report);
+      if (JSON.stringify(a) !== JSON.stringify(b)) issues.push(`${label}: ${JSON.stringify(a)} in ${base.name}, ${JSON.stringify(b)} in ${other.name}`);
+    }
+  }
+  return issues;
+}
+
+/**
+ * Merges reports into one (models in the given order; ids made unique), recomputes the emergence series and
+ * writes report.json + report.html into `out`. With `strict`, any comparability issue is an error.
+ */
+export function compareReports(paths: string[], out: string, strict = false): { report: GptEvalReport & { comparedFrom: string[]; comparability: string[] }; issues: string[] } {
+  if (paths.length < 2) throw new UserError('eval compare: give at least two report.json files (or eval output directories)');
+  const reports = paths.map((p) => ({ name: p, report: readGptReport(p) }));
+  const issues = comparabilityIssues(reports);
+  if (strict && issues.length) throw new UserError(`eval compare: the reports were not measured the same way: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
+  const seen = new Set<string>();
+  const models: GptModelReport[] = [];
+  for (const { report } of reports) {
+    for (const m of report.models) {
+      let id = m.id;
+      for (let k = 2; seen.has(id); k++) id = `${m.id}#${k}`;
+      seen.add(id);
+      models.push({ ...m, id });
+    }
+  }
+  const latest = new Map<string, GptModelReport>();
+  for (const m of models) latest.set(m.run, m);
+  const runs = [...new Set(models.map((m) => m.run))];
+  const first = reports[0]!.report;
+  const report = {
+    ...first,
+    created: new Date().toISOString(),
+    models,
+    emergence: {
+      byParams: emergenceSeries([...latest.values()].map((m) => ({ id: m.id, x: m.params, scores: m.results }))),
+      bySteps: runs
+        .map((run) => ({ run, series: emergenceSeries(models.filter((m) => m.run === run).map((m) => ({ id: m.id, x: m.step, scores: m.results }))) }))
+        .filter((s) => s.series.overall.length > 1),
+    },
+    comparedFrom: paths.map((p) => resolve(p)),
+    comparability: issues,
+  };
+  writeFileAtomicSync(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomicSync(join(out, 'report.html'), gptReportHtml(report, issues));
+  return { report, issues };
+}
