@@ -2,7 +2,8 @@
 // (~3,600 stories for training, the hashed 10% of documents held out for validation) for N minutes each, logging
 // the validation loss curve. Each model is the other's peer in the same run; the paper's models train for days,
 // so the point is the shape of the curve and the sample quality after minutes, reported as measured.
-// Usage: npx tsx bench/train-learning.ts [--quick] [--minutes=30] [--presets=1M,260K] [--vocab=2048]
+// Usage: npx tsx bench/train-learning.ts [--quick] [--minutes=30] [--presets=1M,260K] [--vocab=2048] [--threads=0]
+// (--threads=1 lets two presets run as two processes side by side on a 2-core machine.)
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,7 @@ const opt = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.sp
 const MINUTES = Number(opt('minutes') ?? (QUICK ? 0.5 : 30));
 const PRESETS = (opt('presets') ?? '1M,260K').split(',');
 const VOCAB = Number(opt('vocab') ?? 2048);
+const THREADS = Number(opt('threads') ?? 0);
 const here = dirname(fileURLToPath(import.meta.url));
 const SHARED = join(here, '..', '..', 'shared', 'data', 'tinystories');
 const FILES = ['TinyStories-train_head2MiB_2316stories.txt', 'tinystoriesV2_train_first1727.txt'];
@@ -34,9 +36,9 @@ for (const f of FILES) symlinkSync(join(SHARED, f), join(dataDir, f));
 const results: Array<Record<string, unknown>> = [];
 for (const preset of PRESETS) {
   const out = join(mkdtempSync(join(tmpdir(), 'bench-learning-')), preset);
-  console.log(`\n== ${preset}: ${MINUTES} min on ${FILES.length} shared files (vocab ${VOCAB}) -> ${out}`);
+  console.log(`\n== ${preset}: ${MINUTES} min, threads ${THREADS || "all"}, on ${FILES.length} shared files (vocab ${VOCAB}) -> ${out}`);
   const r = await train(
-    { preset, data: dataDir, out, vocabSize: VOCAB, minutes: MINUTES, seqLen: 256, batchSize: 16, lr: 2e-3, warmupSteps: 100, valFraction: 0.1, valEvery: QUICK ? 10 : 100, valBatches: 8, sampleEvery: 0, checkpointEvery: 500, seed: 1337 },
+    { preset, data: dataDir, out, vocabSize: VOCAB, minutes: MINUTES, seqLen: 256, batchSize: 16, lr: 2e-3, warmupSteps: 100, valFraction: 0.1, valEvery: QUICK ? 10 : 100, valBatches: 8, sampleEvery: QUICK ? 0 : 300, checkpointEvery: 500, seed: 1337, threads: THREADS },
     { printConfig: false },
   );
   const metrics = readJsonLines<{ step: number; wall_s: number; val_loss?: number; loss: number }>(join(out, 'metrics.jsonl'));
@@ -48,7 +50,7 @@ for (const preset of PRESETS) {
   console.log(`sample: Once upon a time${story}`);
   const shardManifest = JSON.parse(readFileSync(join(out, 'shards', 'manifest.json'), 'utf8')) as { shards: Array<{ split: string; docs: number; tokens: number }> };
   const docs = (split: string) => shardManifest.shards.filter((s) => s.split === split).reduce((a, s) => a + s.docs, 0);
-  results.push({ preset, minutes: MINUTES, steps: r.step, tokens_per_s: Math.round(r.tokensPerSecond), backend: r.backend, train_docs: docs('train'), val_docs: docs('val'), final_val_loss: r.valLoss, best_val_loss: r.bestValLoss, curve, sample: story });
+  results.push({ preset, minutes: MINUTES, threads: THREADS, steps: r.step, tokens_per_s: Math.round(r.tokensPerSecond), backend: r.backend, train_docs: docs('train'), val_docs: docs('val'), final_val_loss: r.valLoss, best_val_loss: r.bestValLoss, curve, sample: story });
 }
 mkdirSync(join(here, 'results'), { recursive: true });
 appendFileSync(join(here, 'results', 'train-learning.jsonl'), JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, results }) + '\n');

@@ -8,7 +8,7 @@ import { neuronsPage } from './pages/neurons.ts';
 import { playgroundPage } from './pages/playground.ts';
 import { runsPage } from './pages/runs.ts';
 import { samplesPage } from './pages/samples.ts';
-import { errorBox, hideTip } from './util.ts';
+import { NoRunsError, errorBox, h, hideTip } from './util.ts';
 
 type Page = (root: HTMLElement, onLeave: (f: () => void) => void) => Promise<void>;
 
@@ -39,7 +39,7 @@ async function route(): Promise<void> {
   try {
     await page(app, (f) => cleanups.push(f));
   } catch (e) {
-    app.append(errorBox(e));
+    app.append(e instanceof NoRunsError ? h('p', { class: 'muted', 'data-role': 'no-runs' }, e.message) : errorBox(e));
   }
   app.dataset.ready = 'true';
 }

@@ -59,9 +59,13 @@ export function table(head: string[], rows: Array<Array<string | Node | [string,
   return t;
 }
 
+/** Thrown by pages that need a run when the runs directory has none; main.ts shows it as a hint, not an error. */
+export class NoRunsError extends Error {}
+
 /** A <select> of run ids, remembering the last choice in localStorage. */
 export async function runSelect(onChange: (id: string) => void, key = 'run'): Promise<HTMLSelectElement> {
-  const { runs } = await api<{ runs: Array<{ id: string; error?: string }> }>('/api/runs');
+  const { runs, root } = await api<{ root: string; runs: Array<{ id: string; error?: string }> }>('/api/runs');
+  if (runs.length === 0) throw new NoRunsError(`No runs in ${root} yet. Train one into it, e.g. \`tinystories train --out ${root}/first-run\`; it shows up here within seconds.`);
   const sel = h('select', { 'data-role': 'run' });
   for (const r of runs) sel.append(h('option', { value: r.id }, r.id));
   const saved = localStorage.getItem('ts.' + key);

@@ -75,7 +75,7 @@ function out(o: Opts): string {
 
 function engineOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--backend <kind>', 'compute backend for the models (default ref)').choices(['auto', 'wasm', 'ref']))
+    .addOption(new Option('--backend <kind>', 'compute backend for the models (default auto: WASM when it loads, else the reference; recorded in report.json, and completions are regenerated when it changes)').choices(['auto', 'wasm', 'ref']))
     .option('--threads <n>', 'WASM worker threads (0 = all cores)')
     .option('--quiet', 'no progress output');
 }
@@ -236,8 +236,8 @@ export function register(program: Command): void {
           seed: num('--seed', o.seed as string | undefined, 1, { int: true }),
         },
         judge: judgeConfig(o),
-        backend: ((o.backend as string | undefined) ?? 'ref') as BackendKind,
-        threads: num('--threads', o.threads as string | undefined, 1, { int: true, min: 0 }),
+        backend: ((o.backend as string | undefined) ?? 'auto') as BackendKind,
+        threads: num('--threads', o.threads as string | undefined, 0, { int: true, min: 0 }),
         out: out(o),
       },
       { quiet: Boolean(o.quiet) },

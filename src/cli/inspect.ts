@@ -43,13 +43,13 @@ export function formatNeurons(r: NeuronReport, limit = 20): string {
     const n = r.neurons[i]!;
     const t = n.top[0];
     const ctx = t ? `${t.before.slice(-30)}[${t.token}]${t.after}`.replace(/\n/g, '⏎') : '';
-    lines.push(`  L${n.layer} #${String(n.neuron).padEnd(5)} ${pad(n.wordClass, 12)} ${(n.consistency * 100).toFixed(0).padStart(3)}%  ${n.commonWords.map((w) => `${w.word}×${w.count}`).join(' ')}   ${ctx}`);
+    lines.push(`  L${n.layer} #${String(n.neuron).padEnd(5)} ${pad(n.wordClass, 12)} ${(n.consistency * 100).toFixed(0).padStart(3)}%  ${n.commonWords.map((w) => `${w.word.replace(/\n/g, '⏎') || '␠'}×${w.count}`).join(' ')}   ${ctx}`);
   }
   // the paper's first sightings, if this model has them
   const best = (pred: (n: NeuronReport['neurons'][number]) => boolean, key: (n: NeuronReport['neurons'][number]) => number) =>
     r.neurons.filter(pred).sort((a, b) => key(b) - key(a))[0];
   const show = (label: string, n: NeuronReport['neurons'][number] | undefined, why: string) =>
-    lines.push(`  ${label.padEnd(26)} ${n ? `L${n.layer} #${n.neuron}: ${n.commonWords.map((w) => w.word).join(', ')} (${why})` : 'none found'}`);
+    lines.push(`  ${label.padEnd(26)} ${n ? `L${n.layer} #${n.neuron}: ${n.commonWords.map((w) => w.word.replace(/\n/g, '⏎')).join(', ')} (${why})` : 'none found'}`);
   lines.push('look for:');
   const name = best((n) => n.wordClass === 'name', (n) => n.consistency);
   show('protagonist names', name, name ? `${(name.classShares.name! * 100).toFixed(0)}% names` : '');

@@ -43,8 +43,9 @@ export interface CompletionSet {
 }
 
 /** The key a stored completion set must match to be reused: weights, beginnings and sampling settings. */
-export function completionKey(entry: ModelEntry, beginnings: string[], s: SamplingConfig): string {
-  return createHash('sha256').update(JSON.stringify({ w: entry.weightsSha256, b: beginnings, s })).digest('hex').slice(0, 24);
+export function completionKey(entry: ModelEntry, beginnings: string[], s: SamplingConfig, backendName: string): string {
+  // the backend is part of the key: float rounding differs between backends and can change a sampled token
+  return createHash('sha256').update(JSON.stringify({ w: entry.weightsSha256, b: beginnings, s, backend: backendName })).digest('hex').slice(0, 24);
 }
 
 /**
@@ -53,7 +54,7 @@ export function completionKey(entry: ModelEntry, beginnings: string[], s: Sampli
  */
 export async function completeBeginnings(entry: ModelEntry, beginnings: string[], s: SamplingConfig, backend: Backend, outDir: string, onProgress?: (done: number, total: number) => void): Promise<CompletionSet> {
   const file = join(outDir, 'completions', `${safeName(entry.id)}.json`);
-  const key = completionKey(entry, beginnings, s);
+  const key = completionKey(entry, beginnings, s, backend.name);
   if (existsSync(file)) {
     try {
       const stored = JSON.parse(readFileSync(file, 'utf8')) as CompletionSet;

@@ -14,8 +14,8 @@ import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
 import { aggregateScores, CI_METHOD, emergenceSeries, type EmergencePoint, type ModelScores } from './aggregate.ts';
 import { JudgeCache, defaultJudgeCachePath } from './cache.ts';
-import { completeBeginnings, type SamplingConfig } from './completions.ts';
-import type { Dimension } from './grades.ts';
+import { completeBeginnings, type CompletionSet, type SamplingConfig } from './completions.ts';
+import type { Dimension, Grades } from './grades.ts';
 import { judgeCompletion, type JudgeOutcome, type JudgeSettings } from './judge.ts';
 import { expandRuns, type ModelEntry } from './models.ts';
 import { DEFAULT_BEGINNINGS, JUDGE_TURN1, JUDGE_TURN2, loadBeginnings } from './prompts.ts';
@@ -64,8 +64,9 @@ export const GPT_EVAL_DEFAULTS = {
   limit: null,
   sampling: { completions: 10, temperature: 1, topK: 0, topP: 1, maxTokens: 300, seed: 1 } satisfies SamplingConfig,
   judge: { temperature: 0, json: false, concurrency: 8, maxRetries: 6, parseRetries: 2, timeoutMs: 120_000 },
-  backend: 'ref' as BackendKind,
-  threads: 1,
+  // the WASM engine when it loads (~4x the reference per generated token for the 1M preset), else the reference
+  backend: 'auto' as BackendKind,
+  threads: 0,
 };
 
 /** Per-model section of report.json. */
@@ -87,6 +88,8 @@ export interface GptModelReport {
   judgeCalls: number;
   judgeCachedCalls: number;
   judgeCostUsd: number | null;
+  /** A few graded completions (the first of the first beginnings) to read beside the numbers. */
+  examples: Array<{ beginning: number; completion: string; grades: Grades; answer: string }>;
 }
 
 export interface GptEvalReport {
@@ -94,11 +97,13 @@ export interface GptEvalReport {
   version: 1;
   created: string;
   config: Omit<GptEvalConfig, 'out'> & { out: string };
-  beginnings: { source: string; count: number; sha256: string };
+  beginnings: { source: string; count: number; sha256: string; texts: string[] };
   judge: { provider: string; baseURL: string | null; model: string; reportedModels: string[]; temperature: number; json: boolean; turn1: string; turn2: string };
   seeds: { sampling: number; bootstrap: number; note: string };
   ci: string;
   cache: { path: string; hits: number; misses: number };
+  /** The compute backend that generated the completions. */
+  backend: string;
   models: GptModelReport[];
   emergence: {
     byParams: Record<Dimension | 'overall', EmergencePoint[]>;
@@ -151,63 +156,92 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
     parseRetries: config.judge.parseRetries,
   };
   const backend = await openBackend(config.backend, config.threads, log);
-  const reports: GptModelReport[] = [];
+  const backendName = backend.name;
   const reportedModels = new Set<string>();
-  const judgmentLines: string[] = [];
+  const perModelLines: string[][] = models.map(() => []);
+  // Generation (CPU) and judging (network) overlap: a model's completions go to the judge while the next model
+  // generates. One progress line counts both.
+  const perModel = beginnings.length * config.sampling.completions;
+  const prog = new Progress({ label: 'eval gpt', total: 2 * perModel * models.length, unit: 'steps', quiet: io.quiet });
+  let generated = 0;
+  let judged = 0;
+  const tick = () => prog.update(generated + judged, `generated ${generated}/${perModel * models.length}, judged ${judged}/${perModel * models.length}`);
+  const pending: Array<Promise<GptModelReport>> = [];
+  let reports: GptModelReport[];
   try {
-    for (const entry of models) {
-      const gen = new Progress({ label: `generate ${entry.id}`, total: beginnings.length * config.sampling.completions, unit: 'stories', quiet: io.quiet });
-      const set = await completeBeginnings(entry, beginnings, config.sampling, backend, config.out, (d) => gen.update(d));
-      gen.done(set.reused ? '(reused)' : `${set.tokensPerSecond.toFixed(0)} tok/s`);
-      const prog = new Progress({ label: `judge ${entry.id}`, total: set.completions.length, unit: 'stories', quiet: io.quiet });
-      let done = 0;
-      const outcomes: JudgeOutcome[] = await Promise.all(
-        set.completions.map(async (c) => {
-          const o = await judgeCompletion(beginnings[c.beginning]!, c.text, settings);
-          prog.update(++done);
-          return o;
-        }),
-      );
-      prog.done();
-      const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-      let calls = 0;
-      let cached = 0;
-      outcomes.forEach((o, k) => {
-        const c = set.completions[k]!;
-        usage.inputTokens += o.usage.inputTokens;
-        usage.outputTokens += o.usage.outputTokens;
-        calls += o.calls;
-        cached += o.cachedCalls;
-        if (o.judgeModel) reportedModels.add(o.judgeModel);
-        judgmentLines.push(JSON.stringify({ model: entry.id, beginning: c.beginning, sample: c.sample, completion: c.text, status: o.status, grades: o.grades, attempts: o.attempts, reason: o.reason, assessment: o.assessment, answer: o.answer }));
-      });
-      const results = aggregateScores(outcomes.map((o, k) => ({ beginning: set.completions[k]!.beginning, status: o.status, grades: o.grades })), 1);
-      if (results.unparseable || results.failed) log(`judge ${entry.id}: ${results.unparseable} unparseable, ${results.failed} failed of ${results.total} (counted in report.json, not dropped)`);
-      reports.push({
-        id: entry.id,
-        path: entry.path,
-        run: entry.run,
-        step: entry.step,
-        params: set.params,
-        arch: set.arch,
-        weightsSha256: entry.weightsSha256,
-        completions: set.completions.length,
-        completionsReused: set.reused,
-        generationTokensPerSecond: set.tokensPerSecond,
-        meanCompletionTokens: set.completions.reduce((s, c) => s + c.tokens, 0) / Math.max(1, set.completions.length),
-        cutAtMaxTokens: set.completions.filter((c) => c.stop === 'length').length,
-        results,
-        judgeUsage: usage,
-        judgeCalls: calls,
-        judgeCachedCalls: cached,
-        judgeCostUsd: prices.cost(config.judge.model, usage),
-      });
+    try {
+      for (const [mi, entry] of models.entries()) {
+        const base = generated;
+        const set = await completeBeginnings(entry, beginnings, config.sampling, backend, config.out, (d) => {
+          generated = base + d;
+          tick();
+        });
+        generated = base + set.completions.length;
+        tick();
+        const job = Promise.all(
+          set.completions.map(async (c) => {
+            const o = await judgeCompletion(beginnings[c.beginning]!, c.text, settings);
+            judged++;
+            tick();
+            return o;
+          }),
+        ).then((outcomes) => modelReport(entry, set, outcomes, perModelLines[mi]!));
+        job.catch(() => {}); // observed below; keeps a failure during a later generation from being unhandled
+        pending.push(job);
+      }
+    } finally {
+      backend.dispose();
+      // a generation error still waits for the judge calls in flight, so the cache is closed after them
+      await Promise.allSettled(pending);
     }
+    reports = await Promise.all(pending);
   } finally {
-    backend.dispose();
+    prog.done();
     cache.close();
   }
-  const report = buildGptReport(config, source, beginnings, models, reports, [...reportedModels], { path: cachePath, hits: cache.hits, misses: cache.misses });
+  const judgmentLines = perModelLines.flat();
+
+  function modelReport(entry: ModelEntry, set: CompletionSet, outcomes: JudgeOutcome[], lines: string[]): GptModelReport {
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    let calls = 0;
+    let cached = 0;
+    outcomes.forEach((o, k) => {
+      const c = set.completions[k]!;
+      usage.inputTokens += o.usage.inputTokens;
+      usage.outputTokens += o.usage.outputTokens;
+      calls += o.calls;
+      cached += o.cachedCalls;
+      if (o.judgeModel) reportedModels.add(o.judgeModel);
+      lines.push(JSON.stringify({ model: entry.id, beginning: c.beginning, sample: c.sample, completion: c.text, status: o.status, grades: o.grades, attempts: o.attempts, reason: o.reason, assessment: o.assessment, answer: o.answer }));
+    });
+    const results = aggregateScores(outcomes.map((o, k) => ({ beginning: set.completions[k]!.beginning, status: o.status, grades: o.grades })), 1);
+    if (results.unparseable || results.failed) log(`judge ${entry.id}: ${results.unparseable} unparseable, ${results.failed} failed of ${results.total} (counted in report.json, not dropped)`);
+    return {
+      id: entry.id,
+      path: entry.path,
+      run: entry.run,
+      step: entry.step,
+      params: set.params,
+      arch: set.arch,
+      weightsSha256: entry.weightsSha256,
+      completions: set.completions.length,
+      completionsReused: set.reused,
+      generationTokensPerSecond: set.tokensPerSecond,
+      meanCompletionTokens: set.completions.reduce((n, c) => n + c.tokens, 0) / Math.max(1, set.completions.length),
+      cutAtMaxTokens: set.completions.filter((c) => c.stop === 'length').length,
+      results,
+      judgeUsage: usage,
+      judgeCalls: calls,
+      judgeCachedCalls: cached,
+      judgeCostUsd: prices.cost(config.judge.model, usage),
+      examples: outcomes
+        .map((o, k) => ({ o, c: set.completions[k]! }))
+        .filter(({ o, c }) => o.status === 'graded' && c.sample === 0)
+        .slice(0, 3)
+        .map(({ o, c }) => ({ beginning: c.beginning, completion: c.text, grades: o.grades!, answer: o.answer ?? '' })),
+    };
+  }
+  const report = buildGptReport(config, source, beginnings, models, reports, [...reportedModels], { path: cachePath, hits: cache.hits, misses: cache.misses }, backendName);
   writeFileAtomicSync(join(config.out, 'judgments.jsonl'), judgmentLines.join('\n') + '\n');
   writeFileAtomicSync(join(config.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileAtomicSync(join(config.out, 'report.html'), gptReportHtml(report));
@@ -220,7 +254,7 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
   return report;
 }
 
-function buildGptReport(config: GptEvalConfig, source: string, beginnings: string[], models: ModelEntry[], reports: GptModelReport[], reportedModels: string[], cache: GptEvalReport['cache']): GptEvalReport {
+function buildGptReport(config: GptEvalConfig, source: string, beginnings: string[], models: ModelEntry[], reports: GptModelReport[], reportedModels: string[], cache: GptEvalReport['cache'], backend: string): GptEvalReport {
   // score vs size: one point per run, its latest weights (the last entry of each run)
   const latest = new Map<string, GptModelReport>();
   for (const r of reports) latest.set(r.run, r);
@@ -234,7 +268,7 @@ function buildGptReport(config: GptEvalConfig, source: string, beginnings: strin
     version: 1,
     created: new Date().toISOString(),
     config: { ...config, out: resolve(config.out) },
-    beginnings: { source: config.beginnings === source ? source : `${config.beginnings} (${source})`, count: beginnings.length, sha256: createHash('sha256').update(JSON.stringify(beginnings)).digest('hex') },
+    beginnings: { source: config.beginnings === source ? source : `${config.beginnings} (${source})`, count: beginnings.length, sha256: createHash('sha256').update(JSON.stringify(beginnings)).digest('hex'), texts: beginnings },
     judge: {
       provider: config.judge.provider,
       baseURL: config.judge.baseURL ?? null,
@@ -248,6 +282,7 @@ function buildGptReport(config: GptEvalConfig, source: string, beginnings: strin
     seeds: { sampling: config.sampling.seed, bootstrap: 1, note: 'completion j of beginning i samples from rngFor(seed, i, j) (src/synth/prompts.ts)' },
     ci: CI_METHOD,
     cache,
+    backend,
     models: reports,
     emergence: { byParams, bySteps },
     files: { judgments: 'judgments.jsonl', completions: 'completions/' },

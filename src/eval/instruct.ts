@@ -143,6 +143,8 @@ export interface InstructEvalReport {
   judge: { provider: string; model: string; reportedModels: string[]; rubric: string };
   ci: string;
   dimensions: InstructDimension[];
+  /** The compute backend that generated the stories. */
+  backend: string;
   models: InstructModelReport[];
 }
 
@@ -157,6 +159,7 @@ export async function runInstructEval(config: InstructEvalConfig, io: { log?: (l
   const cache = new JudgeCache(config.judge.cache ?? defaultJudgeCachePath(config.out));
   const settings: JudgeSettings = { scheduler, providerName: provider.name, model: config.judge.model, cache, temperature: config.judge.temperature };
   const backend = await openBackend(config.backend, config.threads, log);
+  const backendName = backend.name;
   const models: InstructModelReport[] = [];
   const lines: string[] = [];
   const reported = new Set<string>();
@@ -239,6 +242,7 @@ export async function runInstructEval(config: InstructEvalConfig, io: { log?: (l
     judge: { provider: config.judge.provider, model: config.judge.model, reportedModels: [...reported], rubric: instructRubric({ words: ['<verb>', '<noun>', '<adjective>'], features: ['Dialogue'], summary: '<summary>' }, '<story>') },
     ci: CI_METHOD,
     dimensions: INSTRUCT_DIMENSIONS.filter((d) => models.some((m) => m.scores[d])),
+    backend: backendName,
     models,
   };
   writeFileAtomicSync(join(config.out, 'judgments.jsonl'), lines.join('\n') + '\n');

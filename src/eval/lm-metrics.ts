@@ -10,6 +10,11 @@ export interface NextTokenScorer {
   maxSeqLen: number;
   /** Logits (B*T, V) for inputs (B, T); row b*T+t predicts the token after inputs[b*T+t]. Valid until the next call. */
   logits(inputs: Int32Array, B: number, T: number): Float32Array;
+  /**
+   * Optional fast path: softmax probabilities (B*T, V) computed by the engine's fused softmax + cross-entropy kernel.
+   * Ranks are the same as from logits (softmax is monotonic), so scoring then needs no exp() per vocabulary entry.
+   */
+  probs?(inputs: Int32Array, targets: Int32Array, B: number, T: number): Float32Array;
 }
 
 /** Wraps a Model as a scorer (a forward pass without targets keeps the logits). */
@@ -20,6 +25,10 @@ export function modelScorer(model: Model): NextTokenScorer {
     logits(inputs, B, T) {
       model.forward(inputs, null, B, T);
       return model.activations().get('logits')!.data;
+    },
+    probs(inputs, targets, B, T) {
+      model.forward(inputs, targets, B, T);
+      return model.activations().get('probs')!.data;
     },
   };
 }
@@ -66,9 +75,11 @@ export interface LmMetrics {
  * Scores a token stream: windows of `window`+1 tokens (stride `window`, so every token but the first is predicted
  * once, from up to `window` tokens of context in its window). Guess-rank of a position = 1 + the number of tokens
  * with a higher logit than the true one (ties count when their id is lower, as sample's rank does).
+ * With `exact`, logits are used even when the scorer offers probabilities (the probability path can only differ
+ * for a true token whose float32 probability underflows to 0, i.e. ~100 nats below the top logit).
  * @example scoreStream(modelScorer(model), Int32Array.from(ids), { window: 256, batch: 8 })
  */
-export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: { window?: number; batch?: number; maxTokens?: number; onProgress?: (done: number, total: number) => void } = {}): LmMetrics {
+export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: { window?: number; batch?: number; maxTokens?: number; exact?: boolean; onProgress?: (done: number, total: number) => void } = {}): LmMetrics {
   const T = Math.min(opts.window ?? scorer.maxSeqLen, scorer.maxSeqLen);
   const B = Math.max(1, opts.batch ?? 8);
   const V = scorer.vocabSize;
@@ -83,6 +94,8 @@ export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: {
   let top5 = 0;
   let top10 = 0;
   const x = new Int32Array(B * T);
+  const y = new Int32Array(B * T);
+  const useProbs = typeof scorer.probs === 'function' && !opts.exact;
   const t0 = performance.now();
   let pos = 0;
   while (pos < limit) {
@@ -98,23 +111,30 @@ export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: {
       if (l < T) break;
     }
     const b = starts.length;
-    for (let i = 0; i < b; i++) x.set(stream.subarray(starts[i]!, starts[i]! + len), i * len);
-    const logits = scorer.logits(x.subarray(0, b * len), b, len);
+    for (let i = 0; i < b; i++) {
+      x.set(stream.subarray(starts[i]!, starts[i]! + len), i * len);
+      y.set(stream.subarray(starts[i]! + 1, starts[i]! + len + 1), i * len);
+    }
+    const out = useProbs ? scorer.probs!(x.subarray(0, b * len), y.subarray(0, b * len), b, len) : scorer.logits(x.subarray(0, b * len), b, len);
     for (let i = 0; i < b; i++) {
       for (let t = 0; t < len; t++) {
         const row = (i * len + t) * V;
         const target = stream[starts[i]! + t + 1]!;
-        const tv = logits[row + target]!;
-        let max = -Infinity;
-        for (let v = 0; v < V; v++) if (logits[row + v]! > max) max = logits[row + v]!;
-        let sum = 0;
+        const tv = out[row + target]!;
         let above = 0;
         for (let v = 0; v < V; v++) {
-          const l = logits[row + v]!;
-          sum += Math.exp(l - max);
+          const l = out[row + v]!;
           if (l > tv || (l === tv && v < target)) above++;
         }
-        lossSum += Math.log(sum) + max - tv;
+        if (useProbs) {
+          lossSum += -Math.log(Math.max(tv, 1e-45));
+        } else {
+          let max = -Infinity;
+          for (let v = 0; v < V; v++) if (out[row + v]! > max) max = out[row + v]!;
+          let sum = 0;
+          for (let v = 0; v < V; v++) sum += Math.exp(out[row + v]! - max);
+          lossSum += Math.log(sum) + max - tv;
+        }
         const rank = above + 1;
         ranks.push(rank);
         log2Sum += Math.log2(rank);

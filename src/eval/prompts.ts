@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 
 /** Where the paper's 44 beginnings live on the Hugging Face hub (downloaded into the cache on first use). */
-export const DEFAULT_BEGINNINGS = 'hf:roneneldan/TinyStories/Evaluation_prompts.yaml';
+export const DEFAULT_BEGINNINGS = 'hf:roneneldan/TinyStories/Evaluation prompts.yaml';
 
 /**
  * The paper's turn-1 wording (arXiv 2305.07759, Sec. 3.1), kept word for word including its lower-case start and

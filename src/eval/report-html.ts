@@ -77,6 +77,28 @@ export function gptReportHtml(r: GptEvalReport, issues: string[] = []): string {
   for (const s of r.emergence.bySteps) {
     parts.push(section(`Emergence: score vs training step (${s.run})`, figure(emergenceChart(s.series, 'training step', false, 'score vs step'), 'Mean score of each checkpoint (error bars: 95% CI).')));
   }
+  // side by side per beginning: the mean of the dimension means of each model
+  if (r.models.length > 1 && r.beginnings.texts?.length) {
+    const rows: Cell[][] = r.beginnings.texts.map((text, i) => [
+      i + 1,
+      text.length > 70 ? text.slice(0, 70) + '…' : text,
+      ...r.models.map((m): Cell => {
+        const b = m.results.perBeginning.find((x) => x.beginning === i);
+        const vals = b ? DIMENSIONS.map((d) => b[d]).filter((v): v is number => v !== null) : [];
+        return { value: vals.length ? vals.reduce((a, c) => a + c, 0) / vals.length : null, digits: 2 };
+      }),
+    ]);
+    parts.push(detailsHtml('Per beginning, side by side (mean of the four scores)', table(['#', 'beginning', ...r.models.map((m) => m.id)], rows)));
+  }
+  for (const m of r.models) {
+    if (!m.examples?.length) continue;
+    const rows: Cell[][] = m.examples.map((e) => [
+      e.beginning + 1,
+      { html: `<div style="max-width:520px"><span style="color:#5b6478">${escapeHtml(r.beginnings.texts?.[e.beginning] ?? '')}</span><b>***</b>${escapeHtml(e.completion)}</div>` },
+      e.answer,
+    ]);
+    parts.push(detailsHtml(`Example completions and grades: ${m.id}`, table(['#', 'beginning***completion', 'judge answer'], rows)));
+  }
   const costRows: Cell[][] = r.models.map((m) => [m.id, m.completions, m.meanCompletionTokens, m.cutAtMaxTokens, m.judgeCalls, m.judgeCachedCalls, m.judgeUsage.inputTokens, m.judgeUsage.outputTokens, m.judgeCostUsd === null ? 'unpriced' : `$${m.judgeCostUsd.toFixed(4)}`]);
   parts.push(section('Completions and judge calls', table(['model', 'completions', 'mean tokens', 'cut at max', 'judge calls', 'cached', 'input tok', 'output tok', 'cost'], costRows, { digits: 1 })));
   for (const m of r.models) {
@@ -94,6 +116,7 @@ export function gptReportHtml(r: GptEvalReport, issues: string[] = []): string {
         ['completions per beginning', r.config.sampling.completions],
         ['sampling', `temperature ${r.config.sampling.temperature}, top-k ${r.config.sampling.topK}, top-p ${r.config.sampling.topP}, max tokens ${r.config.sampling.maxTokens}, seed ${r.config.sampling.seed}`],
         ['CI', r.ci],
+        ['backend', r.backend],
         ['cache', `${r.cache.path} (${r.cache.hits} hits, ${r.cache.misses} misses)`],
         ['created', r.created],
         ...r.models.map((m): [string, string] => [`model ${m.id}`, `${m.path} sha256:${m.weightsSha256} ${m.arch} ${m.params} params`]),
@@ -129,6 +152,7 @@ export function instructReportHtml(r: InstructEvalReport): string {
       ['judge', `${r.judge.provider} ${r.judge.model}`],
       ['prompts', `${r.prompts.count} from ${r.prompts.source}`],
       ['sampling', JSON.stringify(r.config.sampling)],
+      ['backend', r.backend],
       ['created', r.created],
     ]) + details('Judge rubric', r.judge.rubric));
   return page('Instruct evaluation report', body, { subtitle: `${r.models.length} model(s), judge ${r.judge.model}` });
@@ -195,6 +219,7 @@ export function metricsReportHtml(r: MetricsReport): string {
     ['window / batch', `${r.config.window ?? 'model max'} / ${r.config.batch}`],
     ['generation', r.config.generate ? JSON.stringify(r.config.sampling) : 'off'],
     ['seed', r.config.sampling.seed],
+    ['backend', r.backend],
     ['created', r.created],
     ...r.models.map((m): [string, string] => [`model ${m.id}`, `${m.path} sha256:${m.weightsSha256}`]),
   ])));

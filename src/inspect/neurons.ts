@@ -51,6 +51,8 @@ export interface NeuronSummary {
   top: TopActivation[];
   /** Most common words among the top activations, with counts. */
   commonWords: Array<{ word: string; count: number }>;
+  /** Most common activating tokens (the BPE pieces themselves), with counts. */
+  commonTokens: Array<{ token: string; count: number }>;
   /** Share of each word class among the top activations. */
   classShares: Partial<Record<WordClass, number>>;
   /** The majority class (share >= 0.5), else 'mixed'. */
@@ -316,11 +318,13 @@ export function summarizeNeurons(model: Model, tokenizer: Tokenizer, scan: Neuro
       const i = li * hidden + h;
       const top = tops[i]!;
       const words = new Map<string, number>();
+      const toks = new Map<string, number>();
       const classes = new Map<WordClass, number>();
       let quotes = 0;
       for (const t of top) {
         const key = t.word.trim() || t.token;
         words.set(key, (words.get(key) ?? 0) + 1);
+        toks.set(t.token, (toks.get(t.token) ?? 0) + 1);
         classes.set(t.wordClass, (classes.get(t.wordClass) ?? 0) + 1);
         if (t.quoteStart) quotes++;
       }
@@ -338,6 +342,7 @@ export function summarizeNeurons(model: Model, tokenizer: Tokenizer, scan: Neuro
         max: heaps.maxv[i]!,
         top,
         commonWords: wordList.slice(0, 5).map(([word, count]) => ({ word, count })),
+        commonTokens: topEntries(toks).slice(0, 5).map(([token, count]) => ({ token, count })),
         classShares,
         wordClass: topClass && topClass[1] / n >= 0.5 ? topClass[0] : 'mixed',
         consistency,

@@ -36,4 +36,3 @@ export function writeStories(path: string, n: number, seed: number): void {
   writeFileSync(path, makeStories(n, seed).map((s) => s + '\n<|endoftext|>\n').join(''));
 }
 
-export { join };

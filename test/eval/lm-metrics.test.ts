@@ -71,6 +71,11 @@ test('a real model: same loss as the engine computes, whatever the batching; a r
   const a = scoreStream(modelScorer(model), s, { window: 16, batch: 1 });
   const b = scoreStream(modelScorer(model), s, { window: 16, batch: 3 });
   assert.ok(Math.abs(a.loss - b.loss) < 1e-6);
+  // the probability fast path and the exact logits path agree
+  const exact = scoreStream(modelScorer(model), s, { window: 16, batch: 3, exact: true });
+  assert.ok(Math.abs(exact.loss - a.loss) < 1e-5, `${exact.loss} vs ${a.loss}`);
+  assert.deepEqual(exact.rank.histogram.counts, a.rank.histogram.counts);
+  assert.equal(exact.rank.mean, a.rank.mean);
   // the engine's own loss over the same 4 windows
   const x = s.slice(0, 64);
   const y = s.slice(1, 65);
@@ -87,4 +92,27 @@ test('a real model: same loss as the engine computes, whatever the batching; a r
   assert.equal(rig.rank.mean, 1);
   assert.ok(rig.loss < 1e-3, String(rig.loss));
   assert.equal(rig.tokens, 39);
+});
+
+test('the WASM backend scores the same as the reference', async () => {
+  const { openBackend } = await import('../../src/train/backend-choice.ts');
+  let wasm;
+  try {
+    wasm = await openBackend('wasm', 1);
+  } catch (e) {
+    console.log(`skipping the WASM comparison: ${(e as Error).message}`);
+    return;
+  }
+  try {
+    const cfg = { ...TINY_NEO, vocabSize: 64, maxSeqLen: 16 } as ModelConfig;
+    const r = new Rng(8);
+    const s = Int32Array.from({ length: 16 * 3 + 5 }, () => r.int(64));
+    const a = scoreStream(modelScorer(new Model(cfg, createRefBackend(), { seed: 4 })), s, { window: 16, batch: 2 });
+    const b = scoreStream(modelScorer(new Model(cfg, wasm, { seed: 4 })), s, { window: 16, batch: 2 });
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-4, `${a.loss} vs ${b.loss}`);
+    assert.equal(a.tokens, b.tokens);
+    assert.ok(Math.abs(a.rank.mean - b.rank.mean) < 0.05);
+  } finally {
+    wasm.dispose();
+  }
 });

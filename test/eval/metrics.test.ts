@@ -104,3 +104,17 @@ test('eval instruct: rubric scores per model, required-words share, unreadable a
     await judge.close();
   }
 });
+
+const SHARED_INSTRUCT = new URL('../../../shared/data/tinystories_instruct/TinyStoriesInstruct-train_first2records.txt', import.meta.url).pathname;
+
+test('real Instruct records: prompts read without their stories; the real stories use their required words', { skip: existsSync(SHARED_INSTRUCT) ? false : `${SHARED_INSTRUCT} not present` }, async () => {
+  const { loadInstructPrompts } = await import('../../src/eval/instruct.ts');
+  const { readInstructRecords } = await import('../../src/data/instruct.ts');
+  const { prompts } = await loadInstructPrompts(SHARED_INSTRUCT, 10, 1);
+  assert.equal(prompts.length, 2);
+  assert.deepEqual(prompts[0]!.words, ['quit', 'oak', 'gloomy']);
+  assert.deepEqual(prompts[0]!.features, ['Dialogue']);
+  assert.ok(prompts[0]!.summary!.startsWith('Sara and Ben were playing in the park'));
+  assert.ok(!('story' in prompts[0]!));
+  for await (const r of readInstructRecords(SHARED_INSTRUCT)) assert.deepEqual(requiredWordsPresent(r.story!, r.words!), r.words!.map(() => true));
+});

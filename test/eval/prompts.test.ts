@@ -38,3 +38,30 @@ test('the shared YAML of 44 beginnings parses to exactly the JSON copy', { skip:
   assert.ok(md.includes(JUDGE_TURN2));
   assert.ok(md.includes(judgeTurn1('{beginning}', '{completion}')));
 });
+
+test('the default beginnings come from the hub file the paper published (mock hub on 127.0.0.1)', async () => {
+  const { startMockHub } = await import('../data/mock-hub.ts');
+  const { resolveSource } = await import('../../src/data/read.ts');
+  const { DEFAULT_BEGINNINGS } = await import('../../src/eval/prompts.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const yaml = Buffer.from('---\n- |-\n  Once upon a time, there was a\n- |-\n  Tom said "\n');
+  const hub = await startMockHub({ 'roneneldan/TinyStories/main/Evaluation prompts.yaml': { content: yaml, lfs: false } });
+  const cache = mkdtempSync(join(tmpdir(), 'hub-cache-'));
+  const saved = { e: process.env.TINYSTORIES_HF_ENDPOINT, c: process.env.TINYSTORIES_CACHE };
+  process.env.TINYSTORIES_HF_ENDPOINT = hub.endpoint;
+  process.env.TINYSTORIES_CACHE = cache;
+  try {
+    const path = await resolveSource(DEFAULT_BEGINNINGS, { quiet: true });
+    assert.deepEqual(loadBeginnings(path), ['Once upon a time, there was a', 'Tom said "']);
+    assert.ok(hub.log.some((l) => /Evaluation(%20| )prompts\.yaml/.test(l.url)), JSON.stringify(hub.log));
+  } finally {
+    if (saved.e === undefined) delete process.env.TINYSTORIES_HF_ENDPOINT;
+    else process.env.TINYSTORIES_HF_ENDPOINT = saved.e;
+    if (saved.c === undefined) delete process.env.TINYSTORIES_CACHE;
+    else process.env.TINYSTORIES_CACHE = saved.c;
+    await hub.close();
+    rmSync(cache, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,7 @@
 // distinct-n and vocabulary adherence on texts with known answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { childVocabulary, distinctN, vocabAdherence } from '../../src/eval/text-metrics.ts';
 
 test('distinct-n pools n-grams over texts', () => {
@@ -21,4 +22,19 @@ test('vocabulary adherence: names left out, possessives reduced, OOV words liste
   assert.deepEqual(c.topOov.map((o) => o.word).sort(), ['mitochondrial', 'photosynthesis']);
   assert.equal(c.perText.n, 2);
   assert.equal(c.perText.min, 0);
+});
+
+const SHARED_VOCAB = new URL('../../../shared/data/tinystories_vocab/instruction_words_data00-04.txt', import.meta.url).pathname;
+const SHARED_STORIES = new URL('../../../shared/data/tinystories/tinystoriesV2_train_first1727.txt', import.meta.url).pathname;
+
+test('real TinyStories stay inside the child vocabulary (with the released instruction words)', { skip: existsSync(SHARED_VOCAB) && existsSync(SHARED_STORIES) ? false : 'shared vocabulary or stories not present' }, async () => {
+  const { readDocuments } = await import('../../src/data/read.ts');
+  const stories: string[] = [];
+  for await (const s of readDocuments(SHARED_STORIES)) if (stories.push(s) >= 300) break;
+  const withShared = vocabAdherence(stories, childVocabulary(SHARED_VOCAB));
+  const builtinOnly = vocabAdherence(stories, childVocabulary());
+  assert.ok(withShared.oovShare < 0.05, `OOV ${withShared.oovShare}`);
+  assert.ok(withShared.oovShare <= builtinOnly.oovShare);
+  const adult = vocabAdherence(['The committee ratified the amendment notwithstanding considerable bureaucratic opposition.'], childVocabulary(SHARED_VOCAB));
+  assert.ok(adult.oovShare > 0.5, `adult text OOV ${adult.oovShare}`);
 });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRefBackend } from '../../src/engine/ref/index.ts';
+import { InferenceSession } from '../../src/engine/inference.ts';
 import { HeadStatsAccumulator, LABEL_RULE, attentionForText, headStatsOver, labelHead } from '../../src/inspect/attention.ts';
 import { loadRunModel } from '../../src/sample/load.ts';
 import { readDocuments } from '../../src/data/read.ts';
@@ -35,6 +36,28 @@ for (const arch of ['neo', 'llama'] as const) {
             if (win > 0 && j <= i - win) assert.equal(p, 0, `key ${j} outside window ${win} of query ${i}`);
           });
         });
+      }
+    }
+  });
+}
+
+for (const arch of ['neo', 'llama'] as const) {
+  test(`${arch}: the maps' last row equals the KV-cached decode path's attention for the same token`, () => {
+    const { model, tokenizer } = loadRunModel(fx[arch], createRefBackend());
+    // sharpen the barely trained attention so that heads and rows differ (a mixed-up index could not pass)
+    for (const lp of model.p.layers) for (let i = 0; i < lp.qkvw.length; i++) lp.qkvw[i]! *= 25;
+    const m = attentionForText(model, tokenizer, 'Tom had a red kite. Tom and Mia went to the park.');
+    const maxes = m.probs.flatMap((l) => l.map((h) => Math.max(...h[h.length - 1]!)));
+    assert.ok(Math.max(...maxes) > 0.5, 'attention is peaked');
+    const session = new InferenceSession(model);
+    session.prefill(m.ids);
+    const acts = session.activations();
+    const T = m.ids.length;
+    for (let l = 0; l < model.cfg.nLayers; l++) {
+      const probs = acts.get(`h.${l}.attn.probs`)!;
+      assert.deepEqual(probs.shape, [model.cfg.nHeads, T]);
+      for (let h = 0; h < model.cfg.nHeads; h++) {
+        for (let j = 0; j < T; j++) assert.ok(Math.abs(probs.data[h * T + j]! - m.probs[l]![h]![T - 1]![j]!) < 1.5e-4, `layer ${l} head ${h} key ${j}`);
       }
     }
   });

@@ -77,6 +77,7 @@ for (const arch of ['neo', 'llama'] as const) {
     assert.equal(n.top.length, 5);
     assert.ok(n.top[0]!.act >= n.top[4]!.act);
     assert.ok(n.commonWords.reduce((a, w) => a + w.count, 0) <= 5);
+    assert.equal(n.commonTokens[0]!.count, n.top.filter((t) => t.token === n.commonTokens[0]!.token).length);
     assert.ok(Math.abs(Object.values(n.classShares).reduce((a, b) => a + b!, 0) - 1) < 1e-9);
   });
 }

@@ -340,3 +340,27 @@ test('live while a run trains: `tinystories train` in another process, its steps
   const m = await get('/api/metrics?id=training-now');
   assert.equal(m.json.step.at(-1), 80);
 });
+
+test('CLI: `tinystories ui --runs <dir> --port 0` prints its URL, serves, and stops on SIGINT', async () => {
+  const { spawn } = await import('node:child_process');
+  const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
+  const child = spawn(process.execPath, [CLI, 'ui', '--runs', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((ok) => child.on('exit', ok));
+  let out = '';
+  const url = await new Promise<string>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`no URL printed: ${out}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        ok(m[1]!);
+      }
+    });
+  });
+  const health = await raw(Number(new URL(url).port), '/api/health');
+  assert.equal(health.status, 200);
+  assert.equal(health.json.root, root);
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+});

@@ -33,7 +33,7 @@ export async function dataPage(root: HTMLElement): Promise<void> {
     const w = r.words ?? {};
     const ls = w.listSizes ?? {};
     root.append(h('p', {}, `word coverage: verbs ${w.distinctVerbs ?? '–'}${ls.verbs ? '/' + ls.verbs : ''}, nouns ${w.distinctNouns ?? '–'}${ls.nouns ? '/' + ls.nouns : ''}, adjectives ${w.distinctAdjectives ?? '–'}${ls.adjectives ? '/' + ls.adjectives : ''}`));
-    const statsBox = h('div');
+    const statsBox = h('div', { 'data-role': 'story-stats' });
     const btn = h('button', { 'data-role': 'stats' }, 'Compute story statistics');
     btn.addEventListener('click', async () => {
       statsBox.textContent = 'reading…';

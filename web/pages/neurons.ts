@@ -37,13 +37,17 @@ export async function neuronsPage(root: HTMLElement): Promise<void> {
   let offset = 0;
   const sel = await runSelect(() => void search(true));
   root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel), q, layer, cls, sort), presets, info, cards, more);
+  let seq = 0;
   async function search(reset: boolean) {
-    if (reset) {
-      offset = 0;
-      cards.textContent = '';
-    }
+    // answers can arrive out of order while the user types: only the latest search may draw
+    const mine = ++seq;
     try {
-      const r = await api<Page>('/api/neurons', { id: sel.value, q: q.value, layer: layer.value, class: cls.value, sort: sort.value, offset, limit: 30 });
+      const r = await api<Page>('/api/neurons', { id: sel.value, q: q.value, layer: layer.value, class: cls.value, sort: sort.value, offset: reset ? 0 : offset, limit: 30 });
+      if (mine !== seq) return;
+      if (reset) {
+        offset = 0;
+        cards.textContent = '';
+      }
       if (layer.children.length === 1) for (const l of r.layers) layer.append(h('option', { value: l }, `layer ${l}`));
       info.textContent = `${r.total} neurons match · top ${r.topK} activations over ${r.tokens.toLocaleString('en-US')} tokens of ${r.source} · ${sort.value === 'quote' ? 'quote starts' : 'most consistent'} first`;
       for (const n of r.neurons) {
@@ -58,6 +62,7 @@ export async function neuronsPage(root: HTMLElement): Promise<void> {
       offset += r.neurons.length;
       more.hidden = offset >= r.total;
     } catch (e) {
+      if (mine !== seq) return;
       cards.textContent = '';
       cards.append(errorBox(e));
       info.textContent = '';

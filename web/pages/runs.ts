@@ -7,7 +7,7 @@ type Cols = Record<string, number[]> & { rows?: number; generation?: number; err
 type XKey = 'step' | 'tokens' | 'wall_s';
 
 interface RunRow {
-  id: string; arch: string | null; params: number | null; step: number | null; totalSteps: number | null; tokens: number | null;
+  id: string; arch: string | null; params: number | null; dim: number | null; layers: number | null; step: number | null; totalSteps: number | null; tokens: number | null;
   bestValLoss: number | null; lastLoss: number | null; tokensPerSecond: number | null; live: boolean; error?: string; checkpoints: string[];
 }
 
@@ -18,7 +18,7 @@ export async function runsPage(root: HTMLElement, onLeave: (f: () => void) => vo
   const [list, all] = await Promise.all([api<{ root: string; runs: RunRow[] }>('/api/runs'), api<{ runs: Record<string, Cols> }>('/api/metrics-all', { max: 1000 })]);
   const metrics = all.runs;
   let runs = list.runs;
-  root.append(h('p', { class: 'muted' }, `${runs.length} run(s) in ${list.root}`));
+  root.append(h('p', { class: 'muted' }, runs.length ? `${runs.length} run(s) in ${list.root}` : `No runs in ${list.root} yet: train one into it (\`tinystories train --out ${list.root}/first-run\`) and it appears here, live.`));
   const tableBox = h('div', { 'data-role': 'runs-table' });
   root.append(tableBox);
   const drawTable = () => {
@@ -27,7 +27,7 @@ export async function runsPage(root: HTMLElement, onLeave: (f: () => void) => vo
       table(
         ['run', 'model', 'params', 'step', 'tokens seen', 'best val loss', 'last loss', 'tokens/s', ''],
         runs.map((r) => [
-          r.id, r.arch ?? '–', fmtCount(r.params), r.step === null ? '–' : `${r.step}${r.totalSteps ? ' / ' + r.totalSteps : ''}`, fmtCount(r.tokens),
+          r.id, r.arch ? `${r.arch} d${r.dim} L${r.layers}` : '–', fmtCount(r.params), r.step === null ? '–' : `${r.step}${r.totalSteps ? ' / ' + r.totalSteps : ''}`, fmtCount(r.tokens),
           fmt(r.bestValLoss), fmt(r.lastLoss), fmtCount(r.tokensPerSecond), r.error ? [r.error, 'error'] : r.live ? h('span', { class: 'live' }, 'live') : '',
         ]),
         [2, 3, 4, 5, 6, 7],
