@@ -269,6 +269,15 @@ export async function scanNeurons(model: Model, tokenizer: Tokenizer, texts: Asy
   return { heaps, layers, hidden: H, before, tokens, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * Whether a token opens a quotation: it follows “, or a straight quote that the token hugs (`"I`); a straight quote
+ * followed by a space-led token closes one (`!" Mia said`).
+ */
+export function opensQuote(before: string, token: string): boolean {
+  if (/“$/.test(before)) return true;
+  return /(^|[\s(\[:,])"$/.test(before) && token !== '' && !/^\s/.test(token);
+}
+
 function topEntries<K>(counts: Map<K, number>): Array<[K, number]> {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
 }
@@ -295,7 +304,7 @@ export function summarizeNeurons(model: Model, tokenizer: Tokenizer, scan: Neuro
       const ids = Array.from(heaps.ctx.subarray(slot * width, (slot + 1) * width));
       const strs = ids.map((id) => (id < 0 ? '' : text(id)));
       const w = wordAround(strs, before);
-      const prevText = strs.slice(0, before).join('').replace(/\s+$/, '');
+      const prevText = strs.slice(0, before).join('');
       const wordClass = classifyWord(w.word, w.sentenceStart, w.prevWord);
       if (wordClass === 'name') names.add(w.word);
       top.push({
@@ -305,7 +314,7 @@ export function summarizeNeurons(model: Model, tokenizer: Tokenizer, scan: Neuro
         after: strs.slice(before + 1).join(''),
         word: w.word,
         wordClass,
-        quoteStart: /["“]$/.test(prevText),
+        quoteStart: opensQuote(prevText, strs[before]!),
       });
     }
     tops.push(top);

@@ -240,10 +240,11 @@ export function gameStory(m: Loaded, story: string, meta: { source: string; inde
 }
 
 /** Attention maps of a typed text with per-head statistics over that text. */
-export function attentionOf(m: Loaded, text: string, maxTokens: number): { maps: AttentionMaps; heads: HeadStats[] } {
+export function attentionOf(m: Loaded, text: string, maxTokens: number): { maps: AttentionMaps; heads: HeadStats[]; totalTokens: number } {
   const { model, tokenizer } = m;
   const acc = new HeadStatsAccumulator(model, tokenizer);
   acc.addIds(encodeForModel(model, tokenizer, text, { maxTokens }));
   const heads = acc.result();
-  return { maps: attentionForText(model, tokenizer, text, { maxTokens }), heads };
+  const totalTokens = tokenizer.encode(text).length + (tokenizer.eotId >= 0 ? 1 : 0);
+  return { maps: attentionForText(model, tokenizer, text, { maxTokens }), heads, totalTokens };
 }

@@ -138,29 +138,33 @@ export class MetricsTail {
   }
 }
 
-/** Every `stride`-th index of n rows, always keeping the last. */
-function strideIndices(n: number, max: number): number[] {
-  if (n <= max) return Array.from({ length: n }, (_, i) => i);
-  const stride = n / max;
-  const out: number[] = [];
-  for (let i = 0; i < max - 1; i++) out.push(Math.floor(i * stride));
-  out.push(n - 1);
-  return out;
-}
-
-/** Columns cut to at most `max` training rows (validation rows are few and all kept), from row `from` on. */
+/**
+ * Training rows from `from` on, cut to at most `max` rows by averaging consecutive buckets (loss, lr, tokens/s are
+ * bucket means, so a downsampled curve is a smoothed one rather than a random subsample; step, tokens and wall time
+ * are each bucket's last). Validation rows are few and all kept.
+ */
 export function sliceColumns(c: MetricColumns, max: number, from = 0, valFrom = 0): Partial<MetricColumns> & { rows: number } {
-  const n = c.step.length - from;
-  const idx = strideIndices(Math.max(0, n), max).map((i) => i + from);
-  const pick = (a: number[]) => idx.map((i) => a[i]!);
+  const n = Math.max(0, c.step.length - from);
+  const buckets = Math.min(n, max);
+  const out = { step: [] as number[], loss: [] as number[], lr: [] as number[], tokens: [] as number[], wall_s: [] as number[], tokens_per_s: [] as number[] };
+  const mean = (a: number[], lo: number, hi: number) => {
+    let sum = 0;
+    for (let i = lo; i < hi; i++) sum += a[i]!;
+    return sum / (hi - lo);
+  };
+  for (let b = 0; b < buckets; b++) {
+    const lo = from + Math.floor((b * n) / buckets);
+    const hi = from + Math.floor(((b + 1) * n) / buckets);
+    out.step.push(c.step[hi - 1]!);
+    out.tokens.push(c.tokens[hi - 1]!);
+    out.wall_s.push(c.wall_s[hi - 1]!);
+    out.loss.push(hi - lo === 1 ? c.loss[lo]! : mean(c.loss, lo, hi));
+    out.lr.push(hi - lo === 1 ? c.lr[lo]! : mean(c.lr, lo, hi));
+    out.tokens_per_s.push(hi - lo === 1 ? c.tokens_per_s[lo]! : mean(c.tokens_per_s, lo, hi));
+  }
   return {
     rows: c.step.length,
-    step: pick(c.step),
-    loss: pick(c.loss),
-    lr: pick(c.lr),
-    tokens: pick(c.tokens),
-    wall_s: pick(c.wall_s),
-    tokens_per_s: pick(c.tokens_per_s),
+    ...out,
     val_step: c.val_step.slice(valFrom),
     val_loss: c.val_loss.slice(valFrom),
     val_tokens: c.val_tokens.slice(valFrom),

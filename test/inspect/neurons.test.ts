@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRefBackend } from '../../src/engine/ref/index.ts';
-import { NeuronHeaps, scanNeurons, summarizeNeurons } from '../../src/inspect/neurons.ts';
+import { NeuronHeaps, opensQuote, scanNeurons, summarizeNeurons } from '../../src/inspect/neurons.ts';
 import { classifyWord, wordAround } from '../../src/inspect/word-class.ts';
 import { loadRunModel } from '../../src/sample/load.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -95,6 +95,13 @@ test('word classes: names, verbs, pronouns, punctuation; whole words rebuilt fro
   const w = wordAround(['The', ' dog', '.', ' L', 'ily', ' ran'], 4);
   assert.deepEqual(w, { word: 'Lily', sentenceStart: true, prevWord: 'dog.' });
   assert.equal(wordAround(['One', ' day', ',', ' L', 'ily'], 3).sentenceStart, false);
+  // quotations: opened by “ or a hugging straight quote after a space; `!" Mia` closes one
+  assert.equal(opensQuote('Tom said, "', 'I'), true);
+  assert.equal(opensQuote('said: “', 'We'), true);
+  assert.equal(opensQuote('\n"', 'Look'), true);
+  assert.equal(opensQuote('"Look, a bird!"', ' Mia'), false);
+  assert.equal(opensQuote('a bird!"', 'Mia'), false);
+  assert.equal(opensQuote('the dog', ' ran'), false);
 });
 
 test('CLI: inspect neurons --layer --top --max-tokens --json; report saved where the dashboard reads it', () => {

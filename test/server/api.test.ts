@@ -70,6 +70,14 @@ test('runs: list, detail, metrics (columns, downsampling, bad max), samples', as
   assert.deepEqual(m.json.val_step, [4, 8, 12]);
   const full = await get('/api/metrics?id=neo');
   assert.deepEqual(full.json.step, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  // downsampling averages buckets of consecutive rows: 12 rows into 10 buckets, two of them hold two rows
+  const ten = (await get('/api/metrics?id=neo&max=10')).json;
+  assert.deepEqual(ten.step, [1, 2, 3, 4, 6, 7, 8, 9, 10, 12]);
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  assert.ok(Math.abs(ten.loss[4] - mean(full.json.loss.slice(4, 6))) < 1e-12, 'the bucket ending at step 6 is the mean of steps 5 and 6');
+  assert.ok(Math.abs(ten.loss[9] - mean(full.json.loss.slice(10, 12))) < 1e-12);
+  assert.equal(ten.tokens[4], full.json.tokens[5]);
+  assert.equal(ten.loss[0], full.json.loss[0]);
   const torn = await get('/api/metrics?id=broken');
   assert.deepEqual(torn.json.step, [1]);
   for (const bad of ['max=5', 'max=abc', 'max=1e12']) {
@@ -197,7 +205,12 @@ test('attention for a typed text, saved attention report, neuron search', async 
   assert.equal(r.json.maps.nLayers, 2);
   assert.equal(r.json.maps.probs[1][3].length, r.json.maps.tokens.length);
   assert.equal(r.json.heads.length, 8);
+  const cut = await get('/api/attention?id=neo&maxTokens=8&text=' + encodeURIComponent('Lily saw Tom. Lily smiled at Tom and they played.'));
+  assert.equal(cut.json.maps.tokens.length, 8);
+  assert.ok(cut.json.totalTokens > 8);
+  assert.equal(r.json.totalTokens, r.json.maps.tokens.length);
   assert.equal((await get('/api/attention?id=neo&text=%20')).status, 400);
+  assert.equal((await get('/api/attention?id=neo&text=a&maxTokens=999')).status, 400);
   assert.equal((await get('/api/attention?id=neo')).status, 400);
   const missing = await get('/api/inspect/attention?id=neo');
   assert.equal(missing.status, 404);

@@ -38,11 +38,12 @@ export async function attentionPage(root: HTMLElement): Promise<void> {
   text.value = localStorage.getItem('ts.attn.text') ?? 'Lily and Tom went to the park. Lily saw a big dog. Tom said, "Look, Lily!"';
   const go = h('button', { 'data-role': 'attn-go' }, 'Show attention');
   const grid = h('div', { class: 'heads', 'data-role': 'heads' });
+  const note = h('p', { class: 'muted', 'data-role': 'truncated' });
   const big = h('div');
   const labels = h('div');
   const saved = h('div');
   const sel = await runSelect(() => void loadSaved());
-  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel)), text, h('div', { class: 'controls' }, go), grid, big, labels, saved);
+  root.append(h('div', { class: 'controls' }, h('label', {}, 'run ', sel)), text, h('div', { class: 'controls' }, go), note, grid, big, labels, saved);
 
   const showBig = (maps: Maps, l: number, hd: number) => {
     big.textContent = '';
@@ -64,8 +65,9 @@ export async function attentionPage(root: HTMLElement): Promise<void> {
     localStorage.setItem('ts.attn.text', text.value);
     grid.textContent = 'computing…';
     try {
-      const r = await api<{ maps: Maps; heads: Head[] }>('/api/attention', { id: sel.value, text: text.value });
+      const r = await api<{ maps: Maps; heads: Head[]; totalTokens: number }>('/api/attention', { id: sel.value, text: text.value });
       grid.textContent = '';
+      note.textContent = r.totalTokens > r.maps.tokens.length ? `showing the first ${r.maps.tokens.length} of ${r.totalTokens} tokens` : '';
       const heads = new Map(r.heads.map((x) => [`${x.layer}.${x.head}`, x]));
       for (let l = 0; l < r.maps.nLayers; l++) {
         for (let hd = 0; hd < r.maps.nHeads; hd++) {

@@ -102,14 +102,19 @@ export async function gamePage(root: HTMLElement): Promise<void> {
   giveUp.addEventListener('click', () => story && pos < story.words.length && reveal(Math.max(MAX_TRIES + 1, tries + 1), true));
   next.addEventListener('click', () => void load(storyIndex + 1));
 
+  let seq = 0;
   async function load(index: number) {
+    const mine = ++seq; // a later load (another model, another story) wins over one still on its way
     storyEl.textContent = 'loading…';
+    let next: Story;
     try {
-      story = await api<Story>('/api/game', { id: sel.value, index });
+      next = await api<Story>('/api/game', { id: sel.value, index });
     } catch (e) {
-      storyEl.textContent = (e as Error).message;
+      if (mine === seq) storyEl.textContent = (e as Error).message;
       return;
     }
+    if (mine !== seq) return;
+    story = next;
     storyIndex = story.index;
     sessionStorage.setItem('ts.game.index', String(storyIndex));
     pos = Math.min(START, story.words.length);

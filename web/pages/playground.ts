@@ -20,6 +20,7 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
   const topK = num('topK', 40, 1, 0, 100000);
   const topP = num('topP', 0.95, 0.05, 0.05, 1);
   const maxTokens = num('maxTokens', 150, 10, 1, 2000);
+  const seed = h('input', { type: 'number', 'data-role': 'seed', placeholder: 'random', min: 0, step: 1 }) as HTMLInputElement;
   const go = h('button', { 'data-role': 'generate' }, 'Generate');
   const stop = h('button', { 'data-role': 'stop', disabled: true }, 'Stop');
   const out = h('div', { class: 'gen', 'data-role': 'output' });
@@ -27,7 +28,7 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
   root.append(
     h('div', { class: 'controls' }, h('label', {}, 'run ', sel), h('label', {}, 'weights ', ckpt)),
     prompt,
-    h('div', { class: 'controls' }, h('label', {}, 'temperature ', temp), h('label', {}, 'top-k ', topK), h('label', {}, 'top-p ', topP), h('label', {}, 'max tokens ', maxTokens), go, stop),
+    h('div', { class: 'controls' }, h('label', {}, 'temperature ', temp), h('label', {}, 'top-k ', topK), h('label', {}, 'top-p ', topP), h('label', {}, 'max tokens ', maxTokens), h('label', {}, 'seed ', seed), go, stop),
     out,
     info,
     h('p', { class: 'muted' }, 'Each token is colored by the probability the model gave it (red = unlikely, green = likely); hover for the top alternatives.'),
@@ -46,6 +47,7 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
     out.append(h('span', { class: 'prompt' }, prompt.value));
     info.textContent = 'generating…';
     const q = new URLSearchParams({ id: sel.value, checkpoint: ckpt.value, prompt: prompt.value, temperature: temp.value, topK: topK.value, topP: topP.value, maxTokens: maxTokens.value });
+    if (seed.value !== '') q.set('seed', seed.value);
     const t0 = performance.now();
     let first: number | null = null;
     let n = 0;
@@ -56,7 +58,8 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
       const t = JSON.parse((ev as MessageEvent).data) as { text: string; prob: number; rank: number; alts: Array<{ text: string; prob: number }> };
       if (first === null) first = performance.now() - t0;
       n++;
-      const span = h('span', { class: 'tok', 'data-prob': t.prob.toFixed(4) }, t.text);
+      // a token holding part of a multi-byte character has no text yet (the next one completes it): a thin sliver
+      const span = h('span', { class: t.text ? 'tok' : 'tok partial', 'data-prob': t.prob.toFixed(4) }, t.text);
       span.style.background = probColor(t.prob);
       const tip = `p = ${t.prob.toFixed(3)}, rank ${t.rank + 1}\n` + t.alts.map((a) => `${JSON.stringify(a.text)}  ${a.prob.toFixed(3)}`).join('\n');
       span.addEventListener('mousemove', (e) => showTip(tip, e));
