@@ -85,3 +85,7 @@ export * as charts from './report/svg.ts';
 export * as gsm from './gsm/index.ts';
 export { renderTinyGsm, type TinyGsmRecord } from './gsm/index.ts';
 export { SandboxPool, normalizeValue, parseNumericString, answersMatch, type ExecResult, type FailureKind, type SandboxOptions } from './sandbox/index.ts';
+
+// interpretability and the dashboard server
+export { attentionForText, headStatsOver, HeadStatsAccumulator, labelHead, LABEL_RULE, scanNeurons, summarizeNeurons, NeuronHeaps, inspectAttention, inspectNeurons, saveInspectReport, readInspectReport, classifyWord, type AttentionMaps, type AttentionReport, type HeadStats, type HeadLabel, type NeuronReport, type NeuronSummary, type TopActivation, type WordClass } from './inspect/index.ts';
+export { startServer, type ServerOptions, type RunningServer } from './server/index.ts';

@@ -19,7 +19,7 @@ import { openBackend, type BackendKind } from '../train/backend-choice.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
-import { num, providerSetup, type ProviderFlags } from './generate.ts';
+import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
 
 /** Reads every GSM8K record of the given files as seeds, id = `<file name>:<line>`. */
 async function readSeeds(paths: string[]): Promise<Seed[]> {
@@ -75,7 +75,7 @@ interface GenFlags extends ProviderFlags {
 export function register(program: Command): void {
   const gsm = program.command('gsm').description('TinyGSM: math problems with Python solutions, a sandbox, GSM8K scored by execution, a verifier');
 
-  gsm
+  const genCmd = gsm
     .command('generate')
     .description('generate TinyGSM problems from GSM8K train seeds through an LLM API; rerun the same command to resume')
     .option('--seeds <files...>', 'GSM8K train .jsonl file(s) (e.g. train.part1.jsonl train.part2.jsonl)')
@@ -84,24 +84,8 @@ export function register(program: Command): void {
     .option('--ic-share <p>', 'share of GSM-IC problems (irrelevant context, two calls each)', '0.33')
     .option('--dry-run', 'print the first prompt and an estimated cost; send nothing')
     .option('--max-slots <n>', 'give up after this many slots (default 1.5 x the slots needed + 20)')
-    .option('--show <n>', 'prompts printed by --dry-run', '1')
-    .option('--provider <name>', 'openai (any OpenAI-compatible server) or anthropic', 'openai')
-    .option('--base-url <url>', 'API base URL (e.g. http://127.0.0.1:8000/v1); Anthropic: host without /v1')
-    .option('--model <id>', 'model id')
-    .option('--concurrency <n>', 'requests in flight', '16')
-    .option('--rpm <n>', 'requests per minute limit')
-    .option('--tpm <n>', 'tokens per minute limit')
-    .option('--timeout <s>', 'per-request timeout in seconds', '300')
-    .option('--max-retries <n>', 'retries on 429/5xx/timeouts', '6')
-    .option('--temperature <t>', 'sampling temperature (default 1 for openai, the API default for anthropic)')
-    .option('--max-tokens <n>', 'max output tokens of a 10-problem call', '4096')
-    .option('--prices <file>', 'JSON price overrides {"model": {"input": usd_per_M, "output": usd_per_M}}')
-    .option('--batch', 'use the provider batch API (half price, results within 24 h)')
-    .option('--poll <s>', 'batch poll interval in seconds', '30')
-    .option('--stream', 'stream responses (OpenAI-compatible)')
-    .option('--attempts <n>', 'requests per slot before it is given up', '2')
-    .option('--max-failures <n>', 'stop after this many requests failed even after retries (rerun resumes)', '20')
-    .option('--quiet', 'no progress output')
+    .option('--show <n>', 'prompts printed by --dry-run', '1');
+  providerOptions(genCmd, { timeout: '300', maxTokens: '4096', request: '10-problem call', unit: 'slot' })
     .action(async (f: GenFlags) => {
       if (!f.seeds?.length) throw new UserError('--seeds <gsm8k train jsonl...> is required');
       if (!f.count) throw new UserError('--count <problems> is required');

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { formatReport, reportForDir } from '../synth/report.ts';
 import { translate } from '../synth/translate.ts';
-import { num, providerOptions, providerSetup, type ProviderFlags } from './generate.ts';
+import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
 
 interface TranslateFlags extends ProviderFlags {
   in?: string;

@@ -1,5 +1,8 @@
 // Text hygiene for stories: whitespace normalization, UTF-8-read-as-cp1252 mojibake repair, NFC, exact-duplicate removal.
-import { hash } from 'node:crypto';
+import { HashSet64 } from '../util/hash-set.ts';
+
+// The exact-duplicate set (shared with src/gsm's decontamination), public here as before.
+export { HashSet64 } from '../util/hash-set.ts';
 
 /** Which cleaning steps run; each defaults to true. Whitespace normalization always runs. */
 export interface HygieneOptions {
@@ -123,60 +126,6 @@ export function repairMojibake(text: string): { text: string; repairs: number } 
   return { text: out + text.slice(last), repairs };
 }
 
-/**
- * A set of 64-bit content hashes (SHA-1 prefix) in an open-addressing table: 16 bytes per document at most,
- * so deduplicating millions of stories stays in tens of MB. The chance of a false duplicate among 3M
- * documents is about 2.4e-7.
- */
-export class HashSet64 {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private count = 0;
-  constructor(capacity = 1 << 14) {
-    let cap = 16;
-    while (cap < capacity * 2) cap *= 2;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
-  }
-  get size(): number {
-    return this.count;
-  }
-  /** Adds the hash of `text`; returns false if it was already present. */
-  addText(text: string): boolean {
-    const d = hash('sha1', text, 'buffer') as Buffer;
-    const hi = d.readUInt32LE(0);
-    const lo = d.readUInt32LE(4) | 1; // never (0,0): that marks an empty slot
-    return this.add(hi >>> 0, lo >>> 0);
-  }
-  private add(hi: number, lo: number): boolean {
-    if ((this.count + 1) * 2 > this.hi.length) this.grow();
-    const mask = this.hi.length - 1;
-    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
-    for (;;) {
-      const h = this.hi[i]!;
-      const l = this.lo[i]!;
-      if (h === 0 && l === 0) {
-        this.hi[i] = hi;
-        this.lo[i] = lo;
-        this.count++;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & mask;
-    }
-  }
-  private grow(): void {
-    const oldHi = this.hi;
-    const oldLo = this.lo;
-    this.hi = new Uint32Array(oldHi.length * 2);
-    this.lo = new Uint32Array(oldLo.length * 2);
-    this.count = 0;
-    for (let i = 0; i < oldHi.length; i++) {
-      if (oldHi[i] !== 0 || oldLo[i] !== 0) this.add(oldHi[i]!, oldLo[i]!);
-    }
-  }
-}
-
 /** Applies whitespace normalization, mojibake repair, NFC and dedupe to a stream of raw texts, keeping counts. */
 export class Hygiene {
   private readonly seen: HashSet64 | undefined;
@@ -188,7 +137,7 @@ export class Hygiene {
   ) {
     this.nfc = opts.nfc ?? true;
     this.repair = opts.repairMojibake ?? true;
-    this.seen = (opts.dedupe ?? true) ? new HashSet64() : undefined;
+    this.seen = (opts.dedupe ?? true) ? new HashSet64(1 << 14) : undefined;
   }
   /** The cleaned text, or undefined if the document is dropped (empty or a duplicate). */
   clean(raw: string): string | undefined {

@@ -11,6 +11,7 @@ import { END_OF_TEXT, readInstructRecords } from './instruct.ts';
 import { readJsonRecords } from './json-stream.ts';
 import { readParquetTexts } from './parquet.ts';
 import { readTextChunks, splitStream } from './text-stream.ts';
+import { isTinyGsmLike, renderTinyGsm } from './tinygsm-text.ts';
 
 /** The file formats readDocuments understands. */
 export type DataFormat = 'tinystories-txt' | 'instruct-txt' | 'json' | 'gsm8k-jsonl' | 'parquet';
@@ -60,15 +61,19 @@ export async function detectFormat(path: string): Promise<DataFormat> {
   throw new UserError(`${path}: unsupported file type; expected .txt, .json, .jsonl (optionally .gz) or .parquet`);
 }
 
-/** The text a JSON record contributes: `text`, else `story`, else a GSM8K question + answer. */
+/**
+ * The text a JSON record contributes: `text`, else `story`, else a GSM8K question + answer, else a TinyGSM
+ * question + code rendered as its function (renderTinyGsm).
+ */
 function jsonRecordText(v: unknown, where: string): string {
   const o = v as Record<string, unknown> | null;
   if (o && typeof o === 'object' && !Array.isArray(o)) {
     if (typeof o.text === 'string') return o.text;
     if (typeof o.story === 'string') return o.story;
     if (isGsm8kLike(o)) return gsm8kText(o);
+    if (isTinyGsmLike(o)) return renderTinyGsm(o);
   }
-  throw new UserError(`${where}: expected an object with a string "text" or "story" field (or GSM8K "question"/"answer")`);
+  throw new UserError(`${where}: expected an object with a string "text" or "story" field (or GSM8K "question"/"answer", or TinyGSM "question"/"code")`);
 }
 
 /** Raw (uncleaned) documents of one file. */

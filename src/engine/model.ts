@@ -13,7 +13,7 @@
 //  5. gradActs: one layer's worth of activation-gradient scratch reused by every layer (dres, dln, dqkv, datt,
 //     datty, dfch, dfch_act): the residual-stream gradient dres accumulates in place (the kernels' += rule), so no
 //     per-layer gradient activations exist. probs overwrite logits unless ModelOptions.keepLogits; dlogits
-//     overwrite probs.
+//     overwrite probs (backward() computes them there; backwardFromLogits copies the caller's there).
 // Nothing is allocated inside forward/backward/adamwStep once the buffers exist.
 import type { Backend, F32, I32, Kernels } from './backend.ts';
 import { type ModelConfig, type ResolvedConfig, resolveConfig } from './config.ts';
@@ -301,6 +301,8 @@ export class Model {
   private lastValid = 0;
   private logitsValid = false;
   private probsValid = false;
+  /** A forward ran and no backward has consumed it yet. */
+  private backwardReady = false;
   private readonly keepLogits: boolean;
   private adamViews: { plain?: AdamRun[]; emb?: AdamRun[] } = {};
   private runsPlain: Run[];
@@ -426,6 +428,7 @@ export class Model {
     this.lastB = B;
     this.lastT = T;
     this.lastValid = 0;
+    this.backwardReady = true;
     this.logitsValid = true;
     this.probsValid = false;
     if (!targets) return NaN;
@@ -458,6 +461,31 @@ export class Model {
    */
   backward(): void {
     if (this.lastValid === 0) throw new UserError('backward: call forward with targets (at least one non-ignored) first');
+    const a = this.a!;
+    const N = this.lastB * this.lastT;
+    this.backend.crossentropy_softmax_backward(a.probs, a.probs, this.targets!, 1 / this.lastValid, N, this.cfg.vocabSize);
+    this.backwardFromDlogits();
+  }
+
+  /**
+   * Adds into grads the gradient of any loss, given its gradient on the last forward's logits: dlogits (B*T, V) for
+   * that forward's B and T (rows of positions without a loss are zeros). The forward may have had targets or not;
+   * one backward per forward. dlogits is copied into the model's own buffer (it overwrites probs, and the logits
+   * too unless keepLogits), so any Float32Array will do. With dlogits = (probs - onehot(target)) / (non-ignored
+   * positions) on the supervised rows this is backward().
+   * Example: `m.forward(x, null, B, T); const d = myLossGrad(m.actViews().logits); m.zeroGrad(); m.backwardFromLogits(d);`
+   */
+  backwardFromLogits(dlogits: F32): void {
+    if (!this.backwardReady) throw new UserError('backwardFromLogits: call forward first (one backward per forward)');
+    const N = this.lastB * this.lastT;
+    const NV = N * this.cfg.vocabSize;
+    if (dlogits.length < NV) throw new UserError(`backwardFromLogits: dlogits has ${dlogits.length} values, expected B*T*V = ${NV}`);
+    this.a!.probs.set(dlogits.subarray(0, NV));
+    this.backwardFromDlogits();
+  }
+
+  /** The backward pass from the dlogits held in the probs buffer down to the embeddings (grads +=). */
+  private backwardFromDlogits(): void {
     const cfg = this.cfg;
     const k = this.backend;
     const a = this.a!;
@@ -477,7 +505,6 @@ export class Model {
     const neo = cfg.arch === 'gpt-neo';
     const FCH = neo ? H : 2 * H;
     const L = cfg.nLayers;
-    k.crossentropy_softmax_backward(a.probs, a.probs, this.targets!, 1 / this.lastValid, N, V);
     d.dln.fill(0, 0, N * C);
     k.matmul_backward(d.dln, g.head, null, a.probs, a.lnf, p.head, N, C, V);
     d.dres.fill(0, 0, N * C);
@@ -506,8 +533,11 @@ export class Model {
       normBackward(k, cfg, d.dres, lg.ln1w, lg.ln1b, d.dln, a.res[l]!, lp.ln1w, la.ln1Mean, la.ln1Rstd, N);
     }
     k.encoder_backward(g.wte, g.wpe, d.dres, this.inputs!, B, T, C);
-    this.lastValid = 0; // probs now hold dlogits: a second backward needs a new forward
+    // probs now hold dlogits (and so do the logits, unless kept apart): a second backward needs a new forward
+    this.lastValid = 0;
+    this.backwardReady = false;
     this.probsValid = false;
+    if (!this.keepLogits) this.logitsValid = false;
   }
 
   /** The global L2 norm of the gradients. */

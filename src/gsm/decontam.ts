@@ -1,6 +1,7 @@
 // Decontamination against GSM8K test: word n-gram overlap (13 and 8 words) of normalized questions. The test
 // side is indexed once as 64-bit n-gram hashes (two 32-bit rolling hashes in an open-addressing table); each
 // candidate question is then checked in one pass over its words, so memory does not grow with the stream.
+import { HashSet64 } from '../util/hash-set.ts';
 
 /** Lowercases, unifies quotes/dashes (NFKC), keeps letters and digits as words; "1,000" stays one word ("1000"). */
 export function normalizeQuestion(q: string): string[] {
@@ -49,61 +50,6 @@ export function ngramHashes(words: string[], n: number): Array<[number, number]>
   return out;
 }
 
-/** A set of 64-bit hashes: two Uint32Arrays, linear probing, (0,0) marks an empty slot. */
-export class HashPairSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private count = 0;
-  constructor(capacity = 1 << 12) {
-    let cap = 16;
-    while (cap < capacity * 2) cap *= 2;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
-  }
-  get size(): number {
-    return this.count;
-  }
-  get bytes(): number {
-    return this.hi.byteLength + this.lo.byteLength;
-  }
-  add(hi: number, lo: number): boolean {
-    if ((this.count + 1) * 2 > this.hi.length) this.grow();
-    const mask = this.hi.length - 1;
-    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
-    for (;;) {
-      const h = this.hi[i]!;
-      const l = this.lo[i]!;
-      if (h === 0 && l === 0) {
-        this.hi[i] = hi;
-        this.lo[i] = lo;
-        this.count++;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & mask;
-    }
-  }
-  has(hi: number, lo: number): boolean {
-    const mask = this.hi.length - 1;
-    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
-    for (;;) {
-      const h = this.hi[i]!;
-      const l = this.lo[i]!;
-      if (h === 0 && l === 0) return false;
-      if (h === hi && l === lo) return true;
-      i = (i + 1) & mask;
-    }
-  }
-  private grow(): void {
-    const oh = this.hi;
-    const ol = this.lo;
-    this.hi = new Uint32Array(oh.length * 2);
-    this.lo = new Uint32Array(ol.length * 2);
-    this.count = 0;
-    for (let i = 0; i < oh.length; i++) if (oh[i] !== 0 || ol[i] !== 0) this.add(oh[i]!, ol[i]!);
-  }
-}
-
 /** What one question overlaps with. */
 export interface Overlap {
   /** Shares at least one 13-gram (or the configured long n) with a test question. */
@@ -114,8 +60,8 @@ export interface Overlap {
 
 /** The n-gram index of a reference set (GSM8K test questions). */
 export class NgramIndex {
-  readonly longSet = new HashPairSet();
-  readonly shortSet = new HashPairSet();
+  readonly longSet = new HashSet64();
+  readonly shortSet = new HashSet64();
   questions = 0;
   constructor(
     readonly nLong = 13,
@@ -132,7 +78,7 @@ export class NgramIndex {
   /** Which n-gram sizes of `question` occur in the index. A question shorter than n is compared whole. */
   check(question: string): Overlap {
     const words = normalizeQuestion(question);
-    const hit = (set: HashPairSet, n: number) => {
+    const hit = (set: HashSet64, n: number) => {
       for (const [a, b] of ngramHashes(words, n)) if (set.has(a, b)) return true;
       return false;
     };

@@ -1,6 +1,6 @@
 // `gsm filter`: drops problems that are too short, have no numbers, are exact duplicates, overlap GSM8K test, or whose
 // program does not run to a number in the sandbox; streams any number of rows, keeps input order, counts reasons.
-import { HashSet64 } from '../data/hygiene.ts';
+import { HashSet64 } from '../util/hash-set.ts';
 import type { SandboxPool, ExecResult } from '../sandbox/pool.ts';
 import { NgramIndex, normalizeQuestion, type DecontamCounts } from './decontam.ts';
 import { renderTinyGsm } from './tinygsm.ts';

@@ -2,15 +2,12 @@
 // "similar" slots ask for 10 problems + programs in one call; GSM-IC slots make one problem with irrelevant context
 // in two calls (question, then program). Each slot is one journal record holding its problems; problems.jsonl is
 // the flattened output, cut to --count, rebuilt from the journal on every run.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { PriceTable } from '../llm/pricing.ts';
-import type { SchedulerOptions } from '../llm/scheduler.ts';
 import { LlmError, estimateTokens, type ChatRequest, type Usage } from '../llm/types.ts';
-import { isTransient, runEngine, type BatchSettings, type EngineResult, type SlotContext, type SlotResult, type SlotTask } from '../synth/engine.ts';
+import { fingerprintHash, isTransient, runEngine, sumCalls, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from '../synth/engine.ts';
 import type { RejectReason } from '../synth/filters.ts';
 import type { Journal } from '../synth/journal.ts';
-import type { ChatProvider } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { assignsResult, parseProblemBlocks, parseSingleProgram, parseSingleQuestion, type BlockReject } from './parse.ts';
 import { PROBLEMS_PER_CALL, irrelevantContextPrompt, programPrompt, similarProblemsPrompt } from './prompts.ts';
@@ -22,25 +19,14 @@ export interface Seed {
   question: string;
 }
 
-export interface GsmGenerateOptions {
+export interface GsmGenerateOptions extends SynthRunOptions {
   out: string;
   /** Problems wanted in problems.jsonl (before filtering). */
   count: number;
   seeds: Seed[];
-  provider: ChatProvider;
-  providerName: string;
-  model: string;
   /** Share of problems made GSM-IC style (default 0.33). */
   icShare?: number;
-  temperature?: number;
-  maxTokens: number;
-  scheduler?: SchedulerOptions;
-  prices: PriceTable;
-  batch?: BatchSettings;
-  attemptsPerSlot?: number;
   maxSlots?: number;
-  maxFailures?: number;
-  quiet?: boolean;
 }
 
 /** What slot `index` does: which seed, which kind, and (for seeds reused past the end) which pass. */
@@ -101,10 +87,6 @@ export function slotId(index: number): string {
   return `gsm-${String(index).padStart(8, '0')}`;
 }
 
-function hashOf(x: unknown): string {
-  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
-}
-
 function share(u: Usage, n: number): { inputTokens: number; outputTokens: number } {
   return { inputTokens: Math.round(u.inputTokens / n), outputTokens: Math.round(u.outputTokens / n) };
 }
@@ -127,7 +109,7 @@ export async function generateGsm(o: GsmGenerateOptions): Promise<EngineResult &
   const attempts = o.attemptsPerSlot ?? 2;
   const fingerprint = {
     kind: 'gsm-generate', provider: o.providerName, model: o.model, icShare, temperature: o.temperature ?? null, maxTokens: o.maxTokens,
-    seeds: hashOf(o.seeds.map((s) => s.question)), seedCount: o.seeds.length, batch: Boolean(o.batch),
+    seeds: fingerprintHash(o.seeds.map((s) => s.question)), seedCount: o.seeds.length, batch: Boolean(o.batch),
   };
   const callOnce = async (ctx: SlotContext, rid: string, slot: string, content: string, maxTokens: number) => {
     const req: ChatRequest = { model: o.model, messages: [{ role: 'user', content }], maxTokens, temperature: o.temperature };
@@ -192,8 +174,7 @@ export async function generateGsm(o: GsmGenerateOptions): Promise<EngineResult &
             continue;
           }
           ctx.noteAttempt(`${rid}-p`, id, 'accepted', false);
-          const usage = { inputTokens: qCall.response.usage.inputTokens + pCall.response.usage.inputTokens, outputTokens: qCall.response.usage.outputTokens + pCall.response.usage.outputTokens };
-          const cost = qCall.cost === null || pCall.cost === null ? null : qCall.cost + pCall.cost;
+          const { usage, cost } = sumCalls([qCall, pCall]);
           const code = toTinyGsmFunction(question, program);
           const problem: TinyGsmRecord = { id: `${id}-0`, question, code, text: code, seed_id: seed.id, kind: 'ic', model: pCall.response.model || o.model, usage, cost };
           return { record: { id, seed_id: seed.id, kind: 'ic', attempt, problems: [problem], usage, cost }, text: question };

@@ -3,10 +3,8 @@
 // test time the last token's score ranks the samples (verify@k).
 //
 // The head reads the LM logits: score_t = u · logits_t + b (u has vocab size), i.e. a linear head on the final
-// hidden state through the LM head (hidden → head^T u). The Model has no backward-from-hidden-state entry, so the
-// gradient enters through its loss backward: after a forward with targets, probs are overwritten with
-// dlogits / dloss + onehot(target), which crossentropy_softmax_backward turns back into exactly dlogits
-// (see notes/gsm.md for the hook that would make this direct).
+// hidden state through the LM head (hidden → head^T u). Its gradient enters the transformer as a gradient on the
+// logits (dlogits_t = dloss/dscore_t · u) through Model.backwardFromLogits.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFileSync, existsSync } from 'node:fs';
@@ -35,11 +33,11 @@ export interface VerifierExample {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** Loads a generator run (or a saved verifier) into a Model that keeps its logits, plus its tokenizer. */
+/** Loads a generator run (or a saved verifier) into a Model, plus its tokenizer. */
 export function loadForVerifier(path: string, backend: Backend): { model: Model; tokenizer: Tokenizer; dir: string } {
   const files = loadModelFiles(path);
   const tokenizer = loadTokenizer(files.tokenizerPath);
-  const model = new Model(files.config, backend, { seed: 0, keepLogits: true });
+  const model = new Model(files.config, backend, { seed: 0 });
   importHfTensors(model, files.tensors);
   return { model, tokenizer, dir: files.dir };
 }
@@ -142,19 +140,15 @@ export function verifierLossAndGrad(v: Verifier, batch: VerifierExample[], grad?
   const B = batch.length;
   const T = Math.max(...batch.map((e) => e.ids.length));
   const inputs = new Int32Array(B * T);
-  const targets = new Int32Array(B * T).fill(-1);
   let valid = 0;
   batch.forEach((e, i) => {
-    for (let t = 0; t < e.ids.length; t++) {
-      inputs[i * T + t] = e.ids[t]!;
-      targets[i * T + t] = 0; // any in-vocabulary id: marks the position as supervised
-      valid++;
-    }
+    inputs.set(e.ids, i * T);
+    valid += e.ids.length;
   });
-  model.forward(inputs, targets, B, T);
-  const a = model.actViews();
-  const logits = a.logits;
-  const probs = a.probs;
+  model.forward(inputs, null, B, T);
+  const logits = model.actViews().logits;
+  // rows of padding positions stay zero (they carry no loss)
+  const dlogits = grad ? dlogitsScratch(v, B * T * V) : null;
   const u = v.head.u;
   let loss = 0;
   // dloss/dscore_t = (sigmoid(s) - y) / valid for each supervised token
@@ -171,14 +165,22 @@ export function verifierLossAndGrad(v: Verifier, batch: VerifierExample[], grad?
       const ds = (p - y) / valid;
       grad.b += ds;
       for (let k = 0; k < V; k++) grad.u[k] += ds * logits[o + k]!;
-      // backward() computes (probs - onehot(target)) * (1/valid): store dlogits * valid + onehot(0)
-      const dscale = ds * valid;
-      for (let k = 0; k < V; k++) probs[o + k] = dscale * u[k]!;
-      probs[o] += 1;
+      for (let k = 0; k < V; k++) dlogits![o + k] = ds * u[k]!;
     }
   }
-  if (grad) model.backward();
+  if (grad) model.backwardFromLogits(dlogits!);
   return loss / valid;
+}
+
+/** One dlogits buffer per verifier, grown as needed and returned zeroed (no (B*T, V) allocation per step). */
+const dlogitsBuffers = new WeakMap<Verifier, Float32Array>();
+function dlogitsScratch(v: Verifier, n: number): Float32Array {
+  let buf = dlogitsBuffers.get(v);
+  if (!buf || buf.length < n) {
+    buf = new Float32Array(n);
+    dlogitsBuffers.set(v, buf);
+  } else buf.fill(0, 0, n);
+  return buf.subarray(0, n);
 }
 
 export interface VerifierTrainOptions {

@@ -1,6 +1,6 @@
 // Path safety for the dashboard: every file the server reads is a run id resolved inside the runs root, never above it.
-import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** A request error: the HTTP status and one clear line for the JSON body. */
 export class HttpError extends Error {
@@ -58,6 +58,31 @@ export function fileInside(dir: string, name: string): string | null {
   const abs = resolve(dir, ...name.split('/').filter((p) => p !== ''));
   if (!isInside(dir, abs) || name.split('/').some((p) => p === '..')) return null;
   return abs;
+}
+
+/**
+ * The subdirectories of `dir` a discovery walk enters, sorted by name: not hidden, not named in `skip`, and inside
+ * `realRoot` once links are resolved (a link out of the root is not followed). Unreadable or vanished entries are
+ * left out, as is everything when `dir` cannot be read.
+ */
+export function walkableSubdirs(dir: string, realRoot: string, skip: ReadonlySet<string>): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.') || skip.has(name)) continue;
+    const p = join(dir, name);
+    try {
+      if (statSync(p).isDirectory() && isInside(realRoot, realpathSync(p))) out.push(p);
+    } catch {
+      // vanished meanwhile
+    }
+  }
+  return out;
 }
 
 export { sep };

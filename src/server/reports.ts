@@ -1,9 +1,9 @@
 // Reports the dashboard finds under its roots: evaluation reports (eval gpt / eval metrics), generation runs (synth),
 // and dataset statistics (token-shard manifests of runs, corpus statistics of generated stories).
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { computeStats, type CorpusStats } from '../data/stats.ts';
-import { HttpError, isInside, runPath } from './paths.ts';
+import { HttpError, runPath, walkableSubdirs } from './paths.ts';
 
 const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules', 'completions']);
 const MAX_DEPTH = 4;
@@ -42,21 +42,7 @@ export function discoverReports(root: string): FoundReport[] {
       }
     }
     if (depth >= MAX_DEPTH) return;
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names.sort()) {
-      if (name.startsWith('.') || SKIP.has(name)) continue;
-      const p = join(dir, name);
-      try {
-        if (statSync(p).isDirectory() && isInside(realRoot, realpathSync(p))) visit(p, depth + 1);
-      } catch {
-        // vanished meanwhile
-      }
-    }
+    for (const p of walkableSubdirs(dir, realRoot, SKIP)) visit(p, depth + 1);
   };
   visit(root, 0);
   return out;

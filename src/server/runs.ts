@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, r
 import { join, relative, sep } from 'node:path';
 import { fromHfConfig } from '../checkpoint/hf-config.ts';
 import { countParams } from '../engine/model.ts';
-import { HttpError, isInside, runPath } from './paths.ts';
+import { HttpError, runPath, walkableSubdirs } from './paths.ts';
 
 /** Directories a walk never enters (parts of a run, or not runs at all). */
 const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules']);
@@ -19,22 +19,8 @@ export function discoverRuns(root: string): string[] {
   const out: string[] = [];
   const realRoot = realpathSync(root);
   const walk = (dir: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names.sort()) {
-      if (name.startsWith('.') || SKIP.has(name)) continue;
-      const p = join(dir, name);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (!st.isDirectory() || !isInside(realRoot, realpathSync(p))) continue; // links out of the root are not runs
+    // links out of the root are not runs
+    for (const p of walkableSubdirs(dir, realRoot, SKIP)) {
       if (isRunDir(p)) out.push(relative(root, p).split(sep).join('/'));
       else if (depth < MAX_DEPTH) walk(p, depth + 1);
     }

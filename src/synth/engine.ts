@@ -1,12 +1,13 @@
-// The resumable, exactly-once run loop shared by `generate` and `translate`: slots (one output record each) run
+// The resumable, exactly-once run loop shared by `generate`, `translate` and `gsm generate`: slots (one output record each) run
 // in index order under a bounded window; every paid call goes through the journal; accepted records are appended
 // to the output after their commit, and the output is rebuilt from the journal at start and end.
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpenAIBatchClient, type BatchClient, type BatchItem } from '../llm/batch.ts';
 import type { PriceTable } from '../llm/pricing.ts';
 import { Scheduler, type SchedulerOptions } from '../llm/scheduler.ts';
-import type { ChatProvider, ChatRequest } from '../llm/types.ts';
+import type { ChatProvider, ChatRequest, Usage } from '../llm/types.ts';
 import { LlmError } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -66,6 +67,24 @@ export interface EngineOptions {
   finish?: (journal: Journal) => Promise<void>;
 }
 
+/** The options every synthesis command (generate, translate, gsm generate) passes to its requests and the engine. */
+export interface SynthRunOptions {
+  provider: ChatProvider;
+  /** The provider's name, for the fingerprint. */
+  providerName: string;
+  model: string;
+  temperature?: number;
+  maxTokens: number;
+  scheduler?: SchedulerOptions;
+  prices: PriceTable;
+  batch?: BatchSettings;
+  /** Requests per slot before it is given up (default 2). */
+  attemptsPerSlot?: number;
+  /** Stops the run after this many transient request failures (default 20); a rerun resumes. */
+  maxFailures?: number;
+  quiet?: boolean;
+}
+
 export interface EngineResult {
   accepted: number;
   target: number;
@@ -77,6 +96,29 @@ export interface EngineResult {
 /** True for errors that say nothing about the request itself (rate limits, outages): the slot is retried later. */
 export function isTransient(e: unknown): boolean {
   return e instanceof LlmError && (e.kind === 'rate_limit' || e.kind === 'server' || e.kind === 'timeout' || e.kind === 'connection');
+}
+
+/** A short content hash of a JSON-serialisable value, for fingerprints (16 hex digits of SHA-256). */
+export function fingerprintHash(x: unknown): string {
+  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+}
+
+/** The summed usage of several calls of one slot, and their cost (null when any call's cost is unknown). */
+export function sumCalls(calls: ReadonlyArray<Pick<JournaledCall, 'response' | 'cost'>>): { usage: Usage; cost: number | null } {
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let cost: number | null = 0;
+  for (const c of calls) {
+    usage.inputTokens += c.response.usage.inputTokens;
+    usage.outputTokens += c.response.usage.outputTokens;
+    cost = cost === null || c.cost === null ? null : cost + c.cost;
+  }
+  return { usage, cost };
+}
+
+/** The `usage` (snake_case, as in the output records) and `cost` fields of an accepted story record, from its calls. */
+export function recordUsage(calls: ReadonlyArray<Pick<JournaledCall, 'response' | 'cost'>>): { usage: { input_tokens: number; output_tokens: number }; cost: number | null } {
+  const { usage, cost } = sumCalls(calls);
+  return { usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens }, cost };
 }
 
 /** Compares a stored fingerprint with the current one; names the first differing field. */

@@ -1,14 +1,11 @@
 // `generate`: TinyStories-style stories from sampled (verb, noun, adjective, features) prompts, optionally with
 // a summary per story (TinyStoriesInstruct), through the exactly-once engine.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { PriceTable } from '../llm/pricing.ts';
-import type { SchedulerOptions } from '../llm/scheduler.ts';
-import type { ChatProvider, ChatRequest } from '../llm/types.ts';
+import type { ChatRequest } from '../llm/types.ts';
 import { LlmError } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { MinHashOptions } from './dedup.ts';
-import { isTransient, runEngine, type BatchSettings, type EngineResult, type SlotContext, type SlotResult, type SlotTask } from './engine.ts';
+import { fingerprintHash, isTransient, recordUsage, runEngine, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from './engine.ts';
 import type { FeatureDistribution } from './features.ts';
 import { buildVocabulary, checkStory, cleanStory, type FilterOptions, type RejectReason } from './filters.ts';
 import { instructText, storiesText } from './export.ts';
@@ -17,16 +14,11 @@ import { buildReport, writeReport } from './report.ts';
 import type { Lang, WordLists } from './words.ts';
 import type { Journal } from './journal.ts';
 
-export interface GenerateOptions {
+export interface GenerateOptions extends SynthRunOptions {
   out: string;
   count: number;
-  provider: ChatProvider;
-  providerName: string;
-  model: string;
   lang: Lang;
   seed: number;
-  temperature?: number;
-  maxTokens: number;
   /** Also ask for a 1-2 sentence summary of each accepted story (TinyStoriesInstruct). */
   instruct: boolean;
   lists: WordLists;
@@ -36,15 +28,8 @@ export interface GenerateOptions {
   templateName: string;
   filters: Omit<FilterOptions, 'lang'>;
   dedup?: MinHashOptions;
-  scheduler?: SchedulerOptions;
-  prices: PriceTable;
-  batch?: BatchSettings;
-  /** Story requests per slot before it is given up (default 2). */
-  attemptsPerSlot?: number;
   /** Slot budget (default 1.5 × count + 20). */
   maxSlots?: number;
-  maxFailures?: number;
-  quiet?: boolean;
 }
 
 /** The record id of slot `index` (also the prefix of its request ids). */
@@ -55,10 +40,6 @@ export function recordId(seed: number, index: number): string {
 /** Deterministic request id for a story attempt: derived from (seed, index, attempt). */
 export function storyRequestId(seed: number, index: number, attempt: number): string {
   return `${recordId(seed, index)}-a${attempt}`;
-}
-
-function hashOf(x: unknown): string {
-  return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
 }
 
 /** The prompt (text and spec) for slot `index`. */
@@ -74,8 +55,8 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
   const attemptsPerSlot = o.attemptsPerSlot ?? 2;
   const fingerprint = {
     kind: 'generate', provider: o.providerName, model: o.model, lang: o.lang, seed: o.seed, temperature: o.temperature ?? null,
-    maxTokens: o.maxTokens, instruct: o.instruct, template: o.templateName, templateHash: hashOf(o.template), features: o.features.name,
-    wordsHash: hashOf(o.lists),
+    maxTokens: o.maxTokens, instruct: o.instruct, template: o.templateName, templateHash: fingerprintHash(o.template), features: o.features.name,
+    wordsHash: fingerprintHash(o.lists),
   };
 
   const taskAt = (index: number): SlotTask => {
@@ -113,15 +94,13 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
             continue;
           }
           let summary = '';
-          let usage = { ...r.usage };
-          let cost = call.cost;
+          const calls = [call];
           if (o.instruct) {
             const sid = `${rid}-sum`;
             try {
               const s = await ctx.call(sid, { model: o.model, messages: [{ role: 'user', content: summaryPrompt(text, o.lang) }], maxTokens: 200, temperature: o.temperature === undefined ? undefined : Math.min(o.temperature, 0.7) });
               summary = cleanStory(s.response.text).text.replace(/^(summary|tóm tắt)\s*:\s*/iu, '').replace(/\s*\n\s*/g, ' ');
-              usage = { inputTokens: usage.inputTokens + s.response.usage.inputTokens, outputTokens: usage.outputTokens + s.response.usage.outputTokens };
-              cost = cost === null || s.cost === null ? null : cost + s.cost;
+              calls.push(s);
             } catch (e) {
               if (isTransient(e) || !(e instanceof LlmError)) throw e;
             }
@@ -150,8 +129,7 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
             seed: o.seed,
             index,
             attempt,
-            usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
-            cost,
+            ...recordUsage(calls),
           };
           return { record, text };
         }

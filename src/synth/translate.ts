@@ -2,13 +2,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PriceTable } from '../llm/pricing.ts';
-import type { SchedulerOptions } from '../llm/scheduler.ts';
-import type { ChatProvider } from '../llm/types.ts';
 import { LlmError } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { isTransient, runEngine, type BatchSettings, type EngineResult, type SlotTask } from './engine.ts';
+import { isTransient, recordUsage, runEngine, type EngineResult, type SlotTask, type SynthRunOptions } from './engine.ts';
 import { storiesText } from './export.ts';
 import { cleanStory, isRefusal, languageMatches, type RejectReason } from './filters.ts';
 import { translatePrompt } from './prompts.ts';
@@ -16,23 +13,12 @@ import { buildReport, writeReport } from './report.ts';
 import { words } from './vocab.ts';
 import type { Lang } from './words.ts';
 
-export interface TranslateOptions {
+export interface TranslateOptions extends SynthRunOptions {
   input: string;
   out: string;
   to: Lang;
-  provider: ChatProvider;
-  providerName: string;
-  model: string;
-  temperature?: number;
-  maxTokens: number;
   /** Translate at most this many records (default all). */
   count?: number;
-  scheduler?: SchedulerOptions;
-  prices: PriceTable;
-  batch?: BatchSettings;
-  attemptsPerSlot?: number;
-  maxFailures?: number;
-  quiet?: boolean;
 }
 
 interface SourceRecord {
@@ -117,18 +103,14 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
             continue;
           }
           let summary = rec.summary;
-          let usage = { ...r.usage };
-          let cost = call.cost;
+          const calls = [call];
           if (typeof rec.summary === 'string' && rec.summary.trim()) {
             const s = await ctx.call(`${rid}-sum`, { model: o.model, messages: [{ role: 'user', content: translatePrompt(rec.summary, o.to) }], maxTokens: 300, temperature: o.temperature }).catch((e) => {
               if (isTransient(e) || !(e instanceof LlmError)) throw e;
               return undefined;
             });
             summary = s ? cleanStory(s.response.text).text.replace(/\s*\n\s*/g, ' ') : '';
-            if (s) {
-              usage = { inputTokens: usage.inputTokens + s.response.usage.inputTokens, outputTokens: usage.outputTokens + s.response.usage.outputTokens };
-              cost = cost === null || s.cost === null ? null : cost + s.cost;
-            }
+            if (s) calls.push(s);
           }
           ctx.noteAttempt(rid, id, 'accepted', stripped);
           const record: Record<string, unknown> = {
@@ -140,8 +122,7 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
             lang: o.to,
             translated_from: { lang: typeof rec.lang === 'string' ? rec.lang : 'en', source: rec.source ?? null },
             attempt,
-            usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
-            cost,
+            ...recordUsage(calls),
           };
           return { record, text };
         }

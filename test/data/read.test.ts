@@ -1,5 +1,6 @@
 // readDocuments over every source form: TinyStories .txt (streamed across chunk boundaries), JSON/JSONL(.gz), parquet,
-// Instruct, GSM8K, directories, builtin:mini; format detection, sizes, progress, and one-line errors for bad input.
+// Instruct, GSM8K, TinyGSM {question, code}, directories, builtin:mini; format detection, sizes, progress, and one-line
+// errors for bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -16,6 +17,8 @@ import {
   BUILTIN_CORPUS_DIR,
   type HygieneReport,
 } from '../../src/data/index.ts';
+import { renderTinyGsm } from '../../src/data/tinygsm-text.ts';
+import { renderTinyGsm as gsmRenderTinyGsm } from '../../src/gsm/tinygsm.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { writeParquet } from './parquet-writer.ts';
 
@@ -151,6 +154,27 @@ test('Instruct .txt yields the Story part; GSM8K .jsonl yields question + answer
   );
   assert.equal(await detectFormat(p('gsm.jsonl')), 'gsm8k-jsonl');
   assert.deepEqual(await collect(p('gsm.jsonl')), ['Ann has 2 apples and buys 3. How many?\nShe has 2+3=<<2+3=5>>5.\n#### 5']);
+});
+
+test('TinyGSM {question, code} records without text are rendered as their function', async () => {
+  const rows = [
+    { question: 'Ann has 2 apples and buys 3.\nHow many?', code: 'def simple_math_problem() -> int:\n    """\n    Ann has 2 apples and buys 3.\n    How many?\n    """\n    result = 2 + 3\n    return result\n' },
+    { question: 'Bo has 4 pens. He loses 1. How many?', code: '  pens = 4\n  result = pens - 1' },
+    { question: 'Not used.', code: 'not used', text: 'A text field wins.' },
+  ];
+  writeFileSync(p('tinygsm.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  assert.equal(await detectFormat(p('tinygsm.jsonl')), 'json');
+  const want = [
+    'def simple_math_problem() -> int:\n    """\n    Ann has 2 apples and buys 3.\n    How many?\n    """\n    result = 2 + 3\n    return result',
+    'def simple_math_problem() -> int:\n    """\n    Bo has 4 pens. He loses 1. How many?\n    """\n    pens = 4\n    result = pens - 1\n    return result',
+    'A text field wins.',
+  ];
+  assert.deepEqual(await collect(p('tinygsm.jsonl')), want);
+  // the same rendering src/gsm uses (re-exported there), up to the whitespace normalization's final newline
+  assert.equal(gsmRenderTinyGsm, renderTinyGsm);
+  assert.equal(renderTinyGsm(rows[1]!), want[1] + '\n');
+  writeFileSync(p('tinygsm-bad.jsonl'), JSON.stringify({ question: 'Q?', code: 42 }) + '\n');
+  await assert.rejects(collect(p('tinygsm-bad.jsonl')), (e: Error) => e instanceof UserError && /tinygsm-bad\.jsonl record 1: .*TinyGSM "question"\/"code"/.test(e.message));
 });
 
 test('a directory reads its supported files sorted, recursively, skipping hidden files and partial downloads', async () => {

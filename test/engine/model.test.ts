@@ -194,6 +194,62 @@ test('gradient accumulation: two backwards add; ignored targets give no loss', (
   assert.throws(() => m.forward(new Int32Array(10), null, 1, 10), /exceeds the model's maxSeqLen/);
 });
 
+test('backwardFromLogits with dlogits = (probs - onehot) / N equals backward(), with or without targets', () => {
+  for (const cfg of [NEO, LLAMA]) {
+    const V = 13;
+    const B = 2, T = 6, N = B * T;
+    const x = Int32Array.from({ length: N }, (_, i) => (i * 7 + 2) % V);
+    const y = Int32Array.from({ length: N }, (_, i) => (i % 4 === 1 ? -1 : (i * 3 + 1) % V));
+    const valid = [...y].filter((t) => t >= 0).length;
+    const m = new Model(cfg, createRefBackend(), { seed: 6 });
+    randomize(m, 6);
+    m.zeroGrad();
+    const loss = m.forward(x, y, B, T);
+    m.backward();
+    const expected = m.grads.slice();
+    const maxAbs = expected.reduce((mx, g) => Math.max(mx, Math.abs(g)), 0);
+    assert.ok(maxAbs > 1e-3, `${cfg.arch}: gradients should be non-trivial (max ${maxAbs})`);
+    const close = (what: string) => {
+      for (let i = 0; i < expected.length; i++) {
+        const tol = 1e-5 * maxAbs + 1e-4 * Math.abs(expected[i]!);
+        assert.ok(Math.abs(m.grads[i]! - expected[i]!) <= tol, `${cfg.arch} ${what}: grad ${i} ${m.grads[i]} vs ${expected[i]}`);
+      }
+    };
+    const dlogitsFrom = (probs: ArrayLike<number>) => {
+      const d = new Float32Array(N * V);
+      for (let n = 0; n < N; n++) {
+        if (y[n]! < 0) continue;
+        for (let v = 0; v < V; v++) d[n * V + v] = (probs[n * V + v]! - (v === y[n] ? 1 : 0)) / valid;
+      }
+      return d;
+    };
+    // after a forward with targets: the model's own probs
+    m.zeroGrad();
+    assert.equal(m.forward(x, y, B, T), loss);
+    m.backwardFromLogits(dlogitsFrom(m.activations().get('probs')!.data));
+    close('from probs');
+    assert.ok(!m.activations().has('probs'), 'dlogits overwrote probs');
+    assert.throws(() => m.backwardFromLogits(new Float32Array(N * V)), /call forward first/);
+    assert.throws(() => m.backward(), /call forward with targets/);
+    // after a forward without targets: softmax of the logits computed here
+    m.zeroGrad();
+    m.forward(x, null, B, T);
+    const logits = m.activations().get('logits')!.data;
+    const probs = new Float64Array(N * V);
+    for (let n = 0; n < N; n++) {
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits[n * V + v]!);
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += (probs[n * V + v] = Math.exp(logits[n * V + v]! - max));
+      for (let v = 0; v < V; v++) probs[n * V + v] = probs[n * V + v]! / sum;
+    }
+    assert.throws(() => m.backwardFromLogits(new Float32Array(N * V - 1)), /expected B\*T\*V = 156/);
+    m.backwardFromLogits(dlogitsFrom(probs));
+    close('from logits');
+    assert.ok(!m.activations().has('logits'), 'dlogits overwrote the logits (no keepLogits)');
+  }
+});
+
 test('HF export/import round-trips and names follow HF; fused q/k/v split back into rows', () => {
   for (const cfg of [NEO, { ...LLAMA, tiedEmbeddings: false } as ModelConfig]) {
     const a = new Model(cfg, createRefBackend(), { seed: 1 });

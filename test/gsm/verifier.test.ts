@@ -1,4 +1,4 @@
-// The verifier: its gradient (injected through the model's loss backward) matches finite differences, and training
+// The verifier: its gradient (injected through Model.backwardFromLogits) matches finite differences, and training
 // separates correct from incorrect solutions on a toy set; save/load round-trips the scores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
