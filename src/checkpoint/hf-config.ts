@@ -155,11 +155,19 @@ export function readModelConfigFile(path: string): ModelConfig {
   try {
     obj = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${path}: ${code ? `cannot read the model config (${code})` : `not valid JSON (${(e as Error).message})`}`);
   }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new UserError(`${path}: expected a JSON object (a Hugging Face config.json or a model config)`);
   if (typeof obj.model_type === 'string') return fromHfConfig(obj, path);
   if (obj.arch === 'gpt-neo' || obj.arch === 'llama') {
-    resolveConfig(obj as unknown as ModelConfig);
+    try {
+      resolveConfig(obj as unknown as ModelConfig);
+    } catch (e) {
+      // Name the file: resolveConfig's messages only say "model config: <field> ...".
+      if (e instanceof UserError) throw new UserError(`${path}: ${e.message.replace(/^model config: /, '')}`);
+      throw e;
+    }
     return obj as unknown as ModelConfig;
   }
   throw new UserError(`${path}: expected a Hugging Face config.json (model_type gpt_neo or llama) or a model config with arch "gpt-neo" or "llama"`);

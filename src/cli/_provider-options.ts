@@ -8,7 +8,7 @@ import { UserError } from '../util/errors.ts';
 /** Parses a positive (or non-negative) number option, naming the flag on error. */
 export function num(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
-  const x = Number(v);
+  const x = v.trim() === '' ? NaN : Number(v);
   if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || x < (opts.min ?? 0)) {
     throw new UserError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'} >= ${opts.min ?? 0}, got "${v}"`);
   }
@@ -69,10 +69,23 @@ export function providerOptions(cmd: Command, d: ProviderDefaults = {}): Command
     .option('--quiet', 'no progress output');
 }
 
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s); // URL.parse is Node 22+
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Provider, scheduler, prices and batch settings from the shared flags. */
 export function providerSetup(f: ProviderFlags) {
   if (f.provider !== 'openai' && f.provider !== 'anthropic') throw new UserError(`--provider: expected openai or anthropic, got "${f.provider}"`);
   if (!f.model) throw new UserError('--model <id> is required (e.g. gpt-4o-mini, claude-haiku-4-5)');
+  // a malformed URL would otherwise only show up as retried connection errors, minutes later
+  if (f.baseUrl !== undefined && !isHttpUrl(f.baseUrl)) {
+    throw new UserError(`--base-url: expected an http:// or https:// URL such as http://127.0.0.1:8000/v1, got "${f.baseUrl}"`);
+  }
   const timeoutMs = (num('--timeout', f.timeout) ?? 120) * 1000;
   const provider = createProvider({ provider: f.provider as ProviderName, baseURL: f.baseUrl, timeoutMs, stream: f.stream });
   const temperature = num('--temperature', f.temperature) ?? (f.provider === 'openai' ? 1 : undefined);

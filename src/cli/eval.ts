@@ -1,5 +1,6 @@
 // `tinystories eval gpt|metrics|instruct`: GPT-Eval with an LLM judge, automatic metrics, Instruct evaluation.
 import { Command, Option } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import type { ProviderName } from '../llm/index.ts';
 import { GPT_EVAL_DEFAULTS, runGptEval, type JudgeConfig } from '../eval/gpt-eval.ts';
 import { runInstructEval } from '../eval/instruct.ts';
@@ -12,7 +13,7 @@ import { UserError } from '../util/errors.ts';
 function num(flag: string, v: string | undefined, fallback: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
   if (v === undefined) return fallback;
   const x = Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max)) {
+  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max)) {
     const range = opts.min !== undefined || opts.max !== undefined ? ` in [${opts.min ?? '-∞'}, ${opts.max ?? '∞'}]` : '';
     throw new UserError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'}${range}, got "${v}"`);
   }
@@ -70,7 +71,9 @@ function runs(o: Opts): string[] {
 
 function out(o: Opts): string {
   if (!o.out) throw new UserError('--out <dir> is required (report.json and report.html are written there)');
-  return o.out as string;
+  const dir = o.out as string;
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory (expected an output directory)`);
+  return dir;
 }
 
 function engineOptions(cmd: Command): Command {

@@ -10,6 +10,7 @@ import { resolveTemplate } from '../synth/prompts.ts';
 import { formatReport, reportForDir } from '../synth/report.ts';
 import { wordListsFor, type Lang } from '../synth/words.ts';
 import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
+import { checkOutputPath } from './tokenizer.ts';
 
 interface GenerateFlags extends ProviderFlags {
   count?: string;
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     }
     if (!f.count) throw new UserError('--count <n> is required');
     if (!f.out && !f.dryRun) throw new UserError('--out <dir> is required');
+    if (f.out && !f.dryRun) checkOutputPath('--out', f.out, 'dir');
     const count = num('--count', f.count, { int: true, min: 1 })!;
     if (f.lang !== 'en' && f.lang !== 'vi') throw new UserError(`--lang: expected en or vi, got "${f.lang}"`);
     const lang = f.lang as Lang;
@@ -71,11 +73,14 @@ export function register(program: Command): void {
     const po = { seed, lists, features, template, lang };
     if (f.dryRun) {
       const show = num('--show', f.show, { int: true })!;
+      // read the flags the estimate needs before printing anything, so a bad one fails cleanly up front
+      const prices = f.prices ? PriceTable.fromFile(f.prices) : new PriceTable();
+      const maxTok = num('--max-tokens', f.maxTokens, { int: true, min: 1 }) ?? 1000;
       for (let i = 0; i < Math.min(show, count); i++) {
         const { spec, prompt } = promptFor(po, i);
         console.log(`--- ${storyRequestId(seed, i, 0)}  words=${spec.words.join(',')}  features=${spec.features.join(',') || '-'}\n${prompt}\n`);
       }
-      printEstimate(f, count, lang, Array.from({ length: Math.min(count, 200) }, (_, i) => promptFor(po, i).prompt));
+      printEstimate(f, prices, maxTok, count, lang, Array.from({ length: Math.min(count, 200) }, (_, i) => promptFor(po, i).prompt));
       return;
     }
     const setup = providerSetup(f);
@@ -105,12 +110,10 @@ export function register(program: Command): void {
 }
 
 /** Prints an estimated cost for a run from sample prompts (story output ~250 tokens in English, ~500 in Vietnamese). */
-function printEstimate(f: GenerateFlags, count: number, lang: Lang, prompts: string[]): void {
-  const prices = f.prices ? PriceTable.fromFile(f.prices) : new PriceTable();
+function printEstimate(f: GenerateFlags, prices: PriceTable, maxTok: number, count: number, lang: Lang, prompts: string[]): void {
   const model = f.model ?? '(no --model)';
   const avgIn = prompts.reduce((a, p) => a + estimateTokens(p), 0) / Math.max(1, prompts.length) + 8;
   const outTok = lang === 'vi' ? 500 : 250;
-  const maxTok = Number(f.maxTokens ?? 1000);
   // 5% of stories are assumed to be filtered out and re-requested.
   const requests = Math.ceil(count * 1.05);
   let usage = { inputTokens: requests * avgIn, outputTokens: requests * outTok };

@@ -192,6 +192,7 @@ export function register(program: Command): void {
         await flush(4 * pool.size);
       }
       await flush(0);
+      if (i === 0) throw new UserError(`--in ${f.in}: no records (expected JSONL of {question, code} or {question, program})`);
     } finally {
       await pool.close();
     }

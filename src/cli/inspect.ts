@@ -1,5 +1,6 @@
 // `tinystories inspect attention|neurons`: look inside a trained model; JSON reports the dashboard shows.
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { type AttentionReport, type NeuronReport, inspectAttention, inspectNeurons, saveInspectReport } from '../inspect/index.ts';
 import { type BackendKind, openBackend } from '../train/backend-choice.ts';
 import { UserError } from '../util/errors.ts';
@@ -8,8 +9,16 @@ import { Progress } from '../util/progress.ts';
 function int(v: string | undefined, flag: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  // Number('') is 0: a blank value (or an empty item of a comma list) is refused, not read as 0
+  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer >= ${min}, got '${v}'`);
   return n;
+}
+
+/** --out: refused before any work when it names a directory (the report is one JSON file). */
+function outFile(o: Record<string, string | boolean | undefined>): string | null {
+  const out = (o.out as string | undefined) ?? null;
+  if (out !== null && o.save !== false && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out}: is a directory (expected a file path for the JSON report)`);
+  return out;
 }
 
 function backendKind(v: string | undefined): BackendKind {
@@ -76,6 +85,7 @@ export function register(program: Command): void {
     .option('--backend <b>', 'auto, wasm or ref (default auto)')
     .addHelpText('after', '\nExamples:\n  tinystories inspect attention --run runs/1M --data builtin:mini --docs 100\n  tinystories inspect attention --run runs/1M --text "Lily saw a cat. Lily smiled." --json')
     .action(async (o: Record<string, string | boolean | undefined>) => {
+      const out = outFile(o);
       const backend = await openBackend(backendKind(o.backend as string | undefined), 0, (l) => process.stderr.write(l + '\n'));
       try {
         const r = await inspectAttention(backend, {
@@ -85,7 +95,7 @@ export function register(program: Command): void {
           docs: int(o.docs as string | undefined, '--docs'),
           maxTokens: int(o.maxTokens as string | undefined, '--max-tokens', 2),
         });
-        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'attention', r, (o.out as string | undefined) ?? null)}\n`);
+        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'attention', r, out)}\n`);
         process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatHeads(r) + '\n');
       } finally {
         backend.dispose();
@@ -107,7 +117,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'WASM threads (default all cores)')
     .addHelpText('after', '\nExamples:\n  tinystories inspect neurons --run runs/1M --data builtin:mini --top 20\n  tinystories inspect neurons --run runs/8M --data hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-valid.txt --layer 3 --max-tokens 1000000')
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const layers = o.layer === undefined ? undefined : String(o.layer).split(',').map((s) => int(s.trim(), '--layer', 0)!);
+      const out = outFile(o);
+      const layers = o.layer === undefined ? undefined : [...new Set(String(o.layer).split(',').map((s) => int(s.trim(), '--layer', 0)!))];
       const backend = await openBackend(backendKind(o.backend as string | undefined), int(o.threads as string | undefined, '--threads', 0) ?? 0, (l) => process.stderr.write(l + '\n'));
       const maxTokens = int(o.maxTokens as string | undefined, '--max-tokens');
       const progress = new Progress({ total: maxTokens, label: 'neurons', unit: 'tok' });
@@ -122,7 +133,7 @@ export function register(program: Command): void {
           onProgress: (n) => progress.update(n),
         });
         progress.done();
-        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'neurons', r, (o.out as string | undefined) ?? null)}\n`);
+        if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'neurons', r, out)}\n`);
         process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatNeurons(r) + '\n');
       } finally {
         backend.dispose();

@@ -30,6 +30,13 @@ function fail(err: unknown): never {
 }
 
 process.on('unhandledRejection', fail);
+// A reader that stops early (`tinystories ... --json | head`) closes the pipe: that is the end, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    fail(err);
+  });
+}
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

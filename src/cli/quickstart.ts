@@ -1,8 +1,10 @@
 // `tinystories quickstart` (npm start): get TinyStories (or the embedded corpus offline), train a tokenizer and a
 // small model for a few minutes on the CPU, and print three stories it writes.
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { presetConfig } from '../engine/config.ts';
 import { downloadHf, hfCachePath, parseHfSpec } from '../data/hf.ts';
 import { generateText } from '../sample/generate.ts';
 import { loadRunModel } from '../sample/load.ts';
@@ -71,6 +73,13 @@ async function tryDownload(spec: string, timeoutS: number, say: (l: string) => v
 export async function runQuickstart(s: QuickstartSettings): Promise<string> {
   const say = (l: string) => process.stderr.write(l + '\n');
   const t0 = performance.now();
+  // Settings that need no data are checked before the download and the tokenizer.
+  try {
+    presetConfig(s.preset);
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`--preset: ${e.message}`) : e;
+  }
+  if (s.out && existsSync(join(s.out, 'train_config.json'))) throw new UserError(`--out: ${s.out} already holds a run; continue it with tinystories train --resume ${s.out}, or choose another --out`);
   say(`tinystories quickstart: a tiny story model trained on this CPU for ${s.minutes} min`);
   let data = s.data;
   if (!data) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { tokenizeToShards } from '../data/shards.ts';
 import { UserError } from '../util/errors.ts';
-import { intFlag } from './tokenizer.ts';
+import { checkOutputPath, intFlag } from './tokenizer.ts';
 
 function fractionFlag(v: string): number {
   const x = Number(v);
@@ -29,6 +29,7 @@ export function register(program: Command): void {
         'Example:\n  tinystories tokenize --data builtin:mini --tokenizer runs/tok512.json --out runs/shards',
     )
     .action(async (o: { data: string; tokenizer: string; out: string; valFraction: number; seed: number; shardTokens: number; threads?: number; quiet?: boolean }) => {
+      checkOutputPath('--out', o.out, 'dir');
       const s = await tokenizeToShards({
         data: o.data,
         tokenizer: o.tokenizer,

@@ -1,4 +1,6 @@
 // `tinystories tokenizer ...`: train a byte-level BPE, encode/decode text, restrict a vocabulary to its top K.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readDocuments, sourceSizeBytes } from '../data/index.ts';
 import { UserError } from '../util/errors.ts';
@@ -16,6 +18,27 @@ export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER
     }
     return n;
   };
+}
+
+/**
+ * Checks up front that an output path can be written as a file (`kind: 'file'`) or used as a directory, so a long
+ * run does not end in a raw EISDIR/EEXIST/ENOTDIR: the path, if it exists, must be of that kind, and its nearest
+ * existing parent must be a directory.
+ */
+export function checkOutputPath(flag: string, path: string, kind: 'file' | 'dir'): void {
+  if (existsSync(path)) {
+    const isDir = statSync(path).isDirectory();
+    if (kind === 'file' && isDir) throw new UserError(`${flag} ${path}: is a directory; expected a file path, e.g. ${join(path, 'tokenizer.json')}`);
+    if (kind === 'dir' && !isDir) throw new UserError(`${flag} ${path}: is a file; expected a directory (new or existing)`);
+    return;
+  }
+  for (let p = dirname(resolve(path)); ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new UserError(`${flag} ${path}: ${p} is a file, so nothing can be created under it`);
+      return;
+    }
+    if (dirname(p) === p) return;
+  }
 }
 
 async function readStdin(): Promise<string> {
@@ -38,6 +61,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  tinystories tokenizer train --data builtin:mini --vocab-size 512 --out runs/tok512.json')
     .action(async (o: { data: string; vocabSize: number; out: string; minFrequency: number; special: string[]; quiet?: boolean }) => {
+      checkOutputPath('--out', o.out, 'file');
       const total = await sourceSizeBytes(o.data);
       const reading = new Progress({ label: 'count pre-tokens', total, unit: 'MB', scale: 1e6, quiet: o.quiet });
       let merging: Progress | undefined;
@@ -111,6 +135,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  tinystories tokenizer topk --tokenizer /work/shared/data/tokenizer --data builtin:mini --k 10000 --out runs/neo10k.json')
     .action(async (o: { tokenizer: string; data: string; k: number; out: string; fallback: string; quiet?: boolean }) => {
+      checkOutputPath('--out', o.out, 'file');
       const base = loadTokenizer(o.tokenizer);
       const total = await sourceSizeBytes(o.data);
       const progress = new Progress({ label: 'count tokens', total, unit: 'MB', scale: 1e6, quiet: o.quiet });

@@ -4,6 +4,7 @@ import { UserError } from '../util/errors.ts';
 import { formatReport, reportForDir } from '../synth/report.ts';
 import { translate } from '../synth/translate.ts';
 import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
+import { checkOutputPath } from './tokenizer.ts';
 
 interface TranslateFlags extends ProviderFlags {
   in?: string;
@@ -23,6 +24,7 @@ export function register(program: Command): void {
   providerOptions(cmd).action(async (f: TranslateFlags) => {
     if (!f.in) throw new UserError('--in <jsonl> is required');
     if (!f.out) throw new UserError('--out <dir> is required');
+    checkOutputPath('--out', f.out, 'dir');
     if (f.to !== 'vi' && f.to !== 'en') throw new UserError(`--to: expected vi or en, got "${f.to}"`);
     const setup = providerSetup(f);
     const res = await translate({ ...setup, input: f.in, out: f.out, to: f.to, count: num('--count', f.count, { int: true, min: 1 }) });

@@ -16,10 +16,10 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  tinystories ui --runs runs\n  tinystories ui --runs runs --port 9000')
     .action(async (o: { runs: string; port: string; host: string; backend: string; threads: string }) => {
       const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0..65535, got '${o.port}'`);
+      if (o.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0..65535, got '${o.port}'`);
       if (!['ref', 'wasm', 'auto'].includes(o.backend)) throw new UserError(`--backend: expected ref, wasm or auto, got '${o.backend}'`);
       const threads = Number(o.threads);
-      if (!Number.isInteger(threads) || threads < 0) throw new UserError(`--threads: expected an integer >= 0, got '${o.threads}'`);
+      if (o.threads.trim() === '' || !Number.isInteger(threads) || threads < 0) throw new UserError(`--threads: expected an integer >= 0, got '${o.threads}'`);
       const backend = await openBackend(o.backend as BackendKind, threads, (l) => process.stderr.write(l + '\n'));
       const s = await startServer({ runs: o.runs, port, host: o.host, backend, log: (l) => process.stderr.write(l + '\n') });
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {

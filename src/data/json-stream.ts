@@ -16,13 +16,15 @@ export async function* readJsonRecords(chunks: AsyncIterable<string>, where: str
   let arrayMode = false; // the text is one top-level array whose elements are the records
   let arrayClosed = false;
   let index = 0;
+  let line = 1; // line number at `pos` (newlines inside strings are escaped in valid JSON, so the scan sees them all)
+  let startLine = 1; // line on which the current record starts
 
   const parse = (text: string): unknown => {
     index++;
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new UserError(`${where}: record ${index} is not valid JSON (${(e as Error).message})`);
+      throw new UserError(`${where}: record ${index} is not valid JSON; it starts on line ${startLine} (${(e as Error).message})`);
     }
   };
 
@@ -53,6 +55,7 @@ export async function* readJsonRecords(chunks: AsyncIterable<string>, where: str
       const c = buf.charCodeAt(pos);
       if (start < 0) {
         if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0xfeff) {
+          if (c === 10) line++;
           pos++;
           continue;
         }
@@ -75,12 +78,14 @@ export async function* readJsonRecords(chunks: AsyncIterable<string>, where: str
           continue;
         }
         if (c !== 123 /* { */ && c !== 91) {
-          throw new UserError(`${where}: record ${index + 1} should be a JSON object, found ${JSON.stringify(buf.slice(pos, pos + 20))}`);
+          throw new UserError(`${where}: record ${index + 1} should be a JSON object, found ${JSON.stringify(buf.slice(pos, pos + 20))} on line ${line}`);
         }
         start = pos;
+        startLine = line;
         depth = 0;
       }
       if (c === 34) inString = true;
+      else if (c === 10) line++;
       else if (c === 123 || c === 91) depth++;
       else if (c === 125 || c === 93) {
         depth--;
@@ -93,6 +98,10 @@ export async function* readJsonRecords(chunks: AsyncIterable<string>, where: str
     }
     for (const v of ready) yield v;
   }
-  if (start >= 0) throw new UserError(`${where}: the JSON text ends inside record ${index + 1} (truncated file?)`);
+  if (start >= 0) {
+    throw new UserError(
+      `${where}: the JSON text ends inside record ${index + 1}, which starts on line ${startLine} (a broken line, or a truncated file?)`,
+    );
+  }
   if (arrayMode && !arrayClosed) throw new UserError(`${where}: the top-level JSON array is not closed (truncated file?)`);
 }

@@ -1,6 +1,7 @@
 // Streaming text primitives: a file (optionally .gz) as decoded string chunks, and splitting a chunk stream on a separator.
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { UserError } from '../util/errors.ts';
 
 /** Default read size: large enough for throughput, small enough that memory stays flat on multi-GB files. */
 export const CHUNK_BYTES = 1 << 20;
@@ -17,7 +18,8 @@ export async function* readTextChunks(
   const file = createReadStream(path, { highWaterMark: chunkBytes });
   const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
   let source: AsyncIterable<Buffer> = file;
-  if (path.endsWith('.gz')) {
+  const gz = path.toLowerCase().endsWith('.gz');
+  if (gz) {
     if (onBytes) file.on('data', (b) => onBytes((b as Buffer).length));
     const gunzip = createGunzip();
     file.on('error', (e) => gunzip.destroy(e));
@@ -31,6 +33,13 @@ export async function* readTextChunks(
     }
     const tail = decoder.decode();
     if (tail.length > 0) yield tail;
+  } catch (e) {
+    // zlib errors ("incorrect header check", "unexpected end of file") do not say which file
+    const code = (e as NodeJS.ErrnoException).code;
+    if (gz && typeof code === 'string' && code.startsWith('Z_')) {
+      throw new UserError(`${path}: not a valid gzip file (${(e as Error).message})`, { cause: e });
+    }
+    throw e;
   } finally {
     file.destroy();
   }

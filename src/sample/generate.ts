@@ -2,6 +2,7 @@
 import { InferenceSession } from '../engine/inference.ts';
 import type { Model } from '../engine/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { type SamplingSettings, chooseToken, defaultSampling, rankOf, softmax } from './processors.ts';
 
@@ -54,7 +55,7 @@ export async function* generate(model: Model, tokenizer: Tokenizer, prompt: stri
   const eot = tokenizer.eotId;
   const ids = typeof prompt === 'string' ? tokenizer.encode(prompt) : prompt.slice();
   const context: number[] = (opts.prependEot ?? eot >= 0) && eot >= 0 ? [eot, ...ids] : ids;
-  if (context.length === 0) throw new Error('generate: empty prompt and the tokenizer has no <|endoftext|> to start from');
+  if (context.length === 0) throw new UserError('empty prompt and the tokenizer has no <|endoftext|> to start from: give a prompt (--prompt)');
   const session = opts.session ?? new InferenceSession(model);
   session.reset();
   const decoder = tokenizer.streamDecoder();

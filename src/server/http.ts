@@ -172,7 +172,8 @@ class NeuronIndex {
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const root = resolve(o.runs);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`--runs ${o.runs}: no such directory`);
+  if (!existsSync(root)) throw new UserError(`--runs ${o.runs}: no such directory`);
+  if (!statSync(root).isDirectory()) throw new UserError(`--runs ${o.runs}: not a directory (expected the directory that holds your runs)`);
   if (isRunDir(root)) throw new UserError(`--runs ${o.runs} is a run directory itself; point --runs at the directory that holds your runs (its parent)`);
   const host = o.host ?? '127.0.0.1';
   const webDir = o.webDir ?? DEFAULT_WEB_DIR;
@@ -443,7 +444,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     });
   });
   await new Promise<void>((ok, fail) => {
-    server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new UserError(`port ${o.port} on ${host} is in use; pick another with --port`) : e));
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') fail(new UserError(`port ${o.port} on ${host} is in use; pick another with --port`));
+      else if (e.code === 'EACCES') fail(new UserError(`--port ${o.port}: permission denied on ${host} (ports below 1024 need privileges; pick another with --port)`));
+      // an unresolvable name or an address this machine does not have
+      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EADDRNOTAVAIL') fail(new UserError(`--host ${host}: cannot listen there (${e.code}); expected a local interface address such as 127.0.0.1`));
+      else fail(e);
+    });
     server.listen(o.port ?? 8080, host, () => ok());
   });
   const addr = server.address();

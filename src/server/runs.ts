@@ -243,7 +243,7 @@ export class RunStore {
       if (!existsSync(join(dir, 'best', 'model.safetensors'))) throw new HttpError(404, `run ${id} has no best/ checkpoint yet`);
       return join(dir, 'best');
     }
-    if (!this.checkpoints(id).includes(checkpoint)) throw new HttpError(404, `run ${id} has no checkpoint ${JSON.stringify(checkpoint)} (see /api/runs/${id})`);
+    if (!this.checkpoints(id).includes(checkpoint)) throw new HttpError(404, `run ${id} has no checkpoint ${JSON.stringify(checkpoint)} (see /api/run?id=${encodeURIComponent(id)})`);
     return join(dir, 'checkpoints', checkpoint);
   }
 

@@ -92,7 +92,13 @@ function dataFromJson(obj: unknown, where: string): TokenizerData {
     };
   }
   const model = j.model as Json | undefined;
-  if (!model || model.type !== 'BPE') {
+  if (typeof model !== 'object' || model === null) {
+    // e.g. a tiktoken/SentencePiece export or some other JSON file passed by mistake
+    throw new UserError(
+      `${where}: not a Hugging Face tokenizer.json (no "model" object); expected a byte-level BPE tokenizer.json, a top-K file, or a vocab.json + merges.txt directory`,
+    );
+  }
+  if (model.type !== 'BPE') {
     throw new UserError(`${where}: model.type must be "BPE" (byte-level BPE); got ${JSON.stringify(model?.type)}`);
   }
   const pre = j.pre_tokenizer as Json | null | undefined;

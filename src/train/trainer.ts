@@ -13,7 +13,8 @@ import { type ModelConfig, presetConfig, resolveConfig } from '../engine/config.
 import { exportHfTensors, importHfTensors } from '../engine/hf.ts';
 import { InferenceSession } from '../engine/inference.ts';
 import { Model } from '../engine/model.ts';
-import { readDocuments } from '../data/read.ts';
+import { isHfSpec } from '../data/hf.ts';
+import { readDocuments, resolveSource } from '../data/read.ts';
 import { MANIFEST, type TokenShards, type TokenSplit, openShards, splitOf, tokenizeToShards } from '../data/shards.ts';
 import { loadTokenizer } from '../tokenizer/hf-json.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -174,11 +175,34 @@ interface Prepared {
 
 async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise<Prepared> {
   if (s.steps !== null && s.minutes !== null) throw new UserError('give --steps or --minutes, not both');
+  // Everything that can be checked without the data is checked before the slow work (tokenizer, shards).
+  let base: ModelConfig;
+  if (s.modelConfig) base = readModelConfigFile(s.modelConfig);
+  else {
+    try {
+      base = presetConfig(s.preset);
+    } catch (e) {
+      throw e instanceof UserError ? new UserError(`--preset: ${e.message}`) : e;
+    }
+  }
+  resolveConfig({ ...base, vocabSize: base.vocabSize ?? s.vocabSize } as ModelConfig);
+  if (s.tokenizer && !existsSync(s.tokenizer)) throw new UserError(`--tokenizer: ${s.tokenizer}: file not found`);
+  if (!isHfSpec(s.data)) {
+    try {
+      await resolveSource(s.data); // a local path or builtin: checked now (an hf: file is downloaded later)
+    } catch (e) {
+      throw e instanceof UserError ? new UserError(`--data: ${e.message}`) : e;
+    }
+  }
   const runDir = resolve(s.out ?? defaultRunDir(s.modelConfig ? basename(s.modelConfig).replace(/\.json$/, '') : s.preset));
   if (existsSync(join(runDir, 'train_config.json'))) {
     throw new UserError(`${runDir} already holds a run; continue it with --resume ${s.out ?? runDir} or choose another --out`);
   }
-  mkdirSync(runDir, { recursive: true });
+  try {
+    mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`--out: ${runDir}: cannot create the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   const shardInput = isShardDir(s.data);
   // Tokenizer: given, the one the shards were made with, or trained on the data now.
   let tokenizer: Tokenizer;
@@ -204,7 +228,6 @@ async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise
     await tokenizeToShards({ data: s.data, tokenizer: tokPath, out: shardDir, valFraction: s.valFraction, seed: s.seed, quiet: s.quiet });
   }
   const shards = openShards(shardDir, { tokenizer });
-  const base = s.modelConfig ? readModelConfigFile(s.modelConfig) : presetConfig(s.preset);
   const modelConfig = { ...base, vocabSize: tokenizer.vocabSize } as ModelConfig;
   const T = Math.min(s.seqLen, resolveConfig(modelConfig).maxSeqLen);
   if (T < s.seqLen) log(`note: seqLen ${s.seqLen} exceeds the model's context; using ${T}`);
@@ -216,6 +239,7 @@ async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise
 async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings>): Promise<Prepared> {
   const runDir = resolve(runDirArg);
   const saved = readTrainConfig(runDir);
+  if (overrides.out != null && resolve(overrides.out) !== runDir) throw new UserError(`--out: a resumed run stays in ${runDir}; drop --out (or copy the run directory first)`);
   const merged = { ...saved.settings, ...overrides, out: runDir };
   if (overrides.steps != null) merged.minutes = null;
   else if (overrides.minutes != null) merged.steps = null;

@@ -23,7 +23,12 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Async twin of writeFileAtomicSync; `data` may be several chunks written in order. */
@@ -44,5 +49,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     throw e;
   }
   await fh.close();
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }

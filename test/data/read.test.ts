@@ -230,3 +230,39 @@ test('bad input gives one clear UserError naming the file and what was expected'
   await rejectsWith(empty, /no \.txt, \.json, \.jsonl or \.parquet files/);
   assert.equal(await sourceSizeBytes(p('missing.txt')), undefined);
 });
+
+test('a broken line in a .jsonl is named by its line number', async () => {
+  const rejectsWith = async (src: string, re: RegExp) =>
+    assert.rejects(collect(src), (e: Error) => {
+      assert.ok(e instanceof UserError, `${src}: ${e.stack}`);
+      assert.match(e.message, re);
+      return true;
+    });
+  // an unbalanced line swallows the rest of the file: the record that never closes starts on line 3
+  writeFileSync(p('unbalanced.jsonl'), '{"text":"a"}\n\n{"text": oops\n{"text":"b"}\n{"text":"c"}\n');
+  await rejectsWith(p('unbalanced.jsonl'), /unbalanced\.jsonl: the JSON text ends inside record 2, which starts on line 3 \(a broken line/);
+  writeFileSync(p('badline.jsonl'), '{"text":"a"}\n{"text":"b"}\n{"text":"c"}\n{"text": nope}\n');
+  await rejectsWith(p('badline.jsonl'), /badline\.jsonl: record 4 is not valid JSON; it starts on line 4/);
+  writeFileSync(p('scalarline.jsonl'), '{"text":"a"}\n\n42\n');
+  await rejectsWith(p('scalarline.jsonl'), /record 2 should be a JSON object, found "42\\n" on line 3/);
+  // pretty-printed records span lines; the count follows them
+  writeFileSync(p('pretty.json'), '[\n  {\n    "text": "a"\n  },\n  {\n    "text": bad\n  }\n]\n');
+  await rejectsWith(p('pretty.json'), /record 2 is not valid JSON; it starts on line 5/);
+});
+
+test('a corrupt or cut .gz names the file; an upper-case .GZ is gunzipped too', async () => {
+  const rejectsWith = async (src: string, re: RegExp) =>
+    assert.rejects(collect(src), (e: Error) => {
+      assert.ok(e instanceof UserError, `${src}: ${e.stack}`);
+      assert.match(e.message, re);
+      return true;
+    });
+  // before: a bare "incorrect header check" / "unexpected end of file" with no file name
+  writeFileSync(p('notgz.jsonl.gz'), '{"text":"plain, not gzipped"}\n');
+  await rejectsWith(p('notgz.jsonl.gz'), /notgz\.jsonl\.gz: not a valid gzip file \(incorrect header check\)/);
+  const gz = gzipSync(Buffer.from('{"text":"Once upon a time."}\n'.repeat(50)));
+  writeFileSync(p('cut.jsonl.gz'), gz.subarray(0, gz.length - 12));
+  await rejectsWith(p('cut.jsonl.gz'), /cut\.jsonl\.gz: not a valid gzip file \(unexpected end of file\)/);
+  writeFileSync(p('UPPER.TXT.GZ'), gzipSync(Buffer.from('Once upon a time.\n<|endoftext|>\nThe end.\n')));
+  assert.deepEqual(await collect(p('UPPER.TXT.GZ')), ['Once upon a time.', 'The end.']);
+});

@@ -68,6 +68,33 @@ test('CLI: eval metrics writes report.json and report.html; --no-generate skips 
   assert.ok(existsSync(join(out, 'report.html')));
 });
 
+test('CLI: a blank number (--seed "") is refused with one line, not read as 0', async () => {
+  const out = join(tmp, 'blank');
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ['bin/tinystories.mjs', 'eval', 'metrics', '--run', run, '--data', heldOut, '--seed', '', '--out', out, '--quiet'], { cwd: root });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => resolve({ status, stderr }));
+  });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'tinystories: --seed: expected an integer, got ""\n');
+  assert.ok(!existsSync(join(out, 'report.json')));
+});
+
+test('CLI: --out naming an existing file is one line naming --out (was a raw EEXIST from mkdir)', async () => {
+  const file = join(tmp, 'not-a-dir.txt');
+  writeFileSync(file, 'x');
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ['bin/tinystories.mjs', 'eval', 'metrics', '--run', run, '--data', heldOut, '--no-generate', '--out', file, '--quiet'], { cwd: root });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => resolve({ status, stderr }));
+  });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `tinystories: --out ${file}: exists and is not a directory (expected an output directory)\n`);
+  assert.equal(readFileSync(file, 'utf8'), 'x');
+});
+
 test('first sentence prompts; Instruct prompt format; required words with inflections', () => {
   assert.equal(firstSentence('Tom had a dog. The dog ran.'), 'Tom had a dog.');
   assert.equal(instructModelPrompt({ features: ['Dialogue'], words: ['jump', 'ball', 'red'], summary: 'A boy plays.' }), 'Features: Dialogue\nWords: jump, ball, red\nSummary: A boy plays.\nStory: \n\n');

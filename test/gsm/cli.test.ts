@@ -102,3 +102,11 @@ test('bad input: one clear line, no stack trace', async () => {
   const g = await cli(['gsm', 'generate', '--seeds', OWN, '--count', '5', '--out', 'x', '--model', 'm', '--ic-share', '2']);
   assert.match(g.stderr, /--ic-share: expected a share in \[0, 1\]/);
 });
+
+test('gsm exec on an empty file: one line naming --in, non-zero exit (was a blank line and exit 0)', async () => {
+  writeFileSync(join(dir, 'empty.jsonl'), '');
+  const r = await cli(['gsm', 'exec', '--in', 'empty.jsonl']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tinystories: --in empty.jsonl: no records (expected JSONL of {question, code} or {question, program})\n');
+  assert.equal(r.stdout, '');
+});

@@ -2,7 +2,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRefBackend } from '../../src/engine/ref/index.ts';
 import { InferenceSession } from '../../src/engine/inference.ts';
@@ -137,4 +137,13 @@ test('CLI: inspect attention --text --json prints the report and saves <run>/ins
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /give --text <s>, --data <src>, or both/);
   assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
+});
+
+test('CLI: --out naming a directory is refused before any work, one line naming --out (was EISDIR after the scan)', () => {
+  const dir = join(fx.llama, 'inspect');
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync(process.execPath, [CLI, 'inspect', 'attention', '--run', fx.llama, '--text', 'Lily saw a cat.', '--backend', 'ref', '--out', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `tinystories: --out ${dir}: is a directory (expected a file path for the JSON report)\n`);
+  assert.equal(r.stdout, '');
 });

@@ -122,3 +122,17 @@ test('CLI: inspect neurons --layer --top --max-tokens --json; report saved where
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--layer 9 is outside 0\.\.1/);
 });
+
+test('CLI: --layer refuses an empty item (was read as layer 0) and scans a repeated layer once', () => {
+  const args = (layer: string) => [CLI, 'inspect', 'neurons', '--run', fx.neo, '--data', fx.stories, '--layer', layer, '--top', '2', '--max-tokens', '500', '--backend', 'ref', '--json', '--no-save'];
+  for (const layer of ['1,', ',1', '']) {
+    const bad = spawnSync(process.execPath, args(layer), { encoding: 'utf8' });
+    assert.equal(bad.status, 1, `--layer '${layer}': ${bad.stdout.slice(0, 200)}`);
+    assert.match(bad.stderr, /^tinystories: --layer: expected an integer >= 0, got ''\n$/);
+  }
+  const dup = spawnSync(process.execPath, args('1,1'), { encoding: 'utf8' });
+  assert.equal(dup.status, 0, dup.stderr);
+  const report = JSON.parse(dup.stdout);
+  assert.deepEqual(report.layers, [1]);
+  assert.equal(report.neurons.length, report.hidden);
+});

@@ -8,6 +8,7 @@ import { softmax, rankOf } from '../../src/sample/processors.ts';
 import { trainBpe } from '../../src/tokenizer/train.ts';
 import { TINY_LLAMA, TINY_NEO, makeStories } from '../train/fixture-stories.ts';
 import type { ModelConfig } from '../../src/engine/config.ts';
+import { UserError } from '../../src/util/errors.ts';
 
 const tokenizer = await trainBpe(makeStories(100, 2), { vocabSize: 300 });
 
@@ -66,4 +67,12 @@ test('generation stops at <|endoftext|> without yielding it', async () => {
   const forced = [];
   for await (const t of generate(model, tokenizer, 'Tom', { temperature: 0, maxTokens: 3, stopAtEot: false })) forced.push(t.id);
   assert.deepEqual(forced, [eot, eot, eot]);
+});
+
+test('an empty prompt with a tokenizer that has no <|endoftext|> is a UserError (no stack trace in the CLI)', async () => {
+  const plain = await trainBpe(makeStories(30, 4), { vocabSize: 280, specialTokens: [] });
+  assert.ok(plain.eotId < 0, 'this tokenizer has no special tokens');
+  const model = new Model({ ...TINY_NEO, vocabSize: plain.vocabSize } as ModelConfig, createRefBackend(), { seed: 1 });
+  await assert.rejects(generateText(model, plain, '', { maxTokens: 3 }), (e: Error) => e instanceof UserError && /empty prompt.*--prompt/.test(e.message));
+  assert.equal(typeof (await generateText(model, plain, 'Tom', { maxTokens: 3, stopAtEot: false })), 'string');
 });

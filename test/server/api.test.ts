@@ -307,6 +307,18 @@ test('startup errors are one clear line: a missing runs directory, a port in use
   await assert.rejects(startServer({ runs: fx.neo, port: 0 }), /is a run directory itself; point --runs at the directory that holds your runs/);
 });
 
+test('startup errors name the flag: --runs pointing at a file, a --host that cannot be bound', async () => {
+  await assert.rejects(startServer({ runs: join(fx.neo, 'config.json'), port: 0 }), /^UserError: --runs .*config\.json: not a directory/);
+  await assert.rejects(startServer({ runs: root, port: 0, host: '999.1.1.1' }), /^UserError: --host 999\.1\.1\.1: cannot listen there/);
+});
+
+test('a missing checkpoint names the endpoint that lists the checkpoints', async () => {
+  const r = await get('/api/attention?id=neo&text=hi&checkpoint=step-9');
+  assert.equal(r.status, 404);
+  assert.match(r.json.error, /run neo has no checkpoint "step-9" \(see \/api\/run\?id=neo\)/);
+  assert.equal((await get('/api/run?id=neo')).status, 200, 'the endpoint the message names exists');
+});
+
 test('concurrent playground streams on one model do not share a KV cache', async () => {
   const q = (seed: number) => `/api/generate?id=neo&prompt=Lily&maxTokens=10&temperature=1&seed=${seed}`;
   const ids = (r: { events: Array<{ event: string; data: { id: number } }> }) => r.events.filter((e) => e.event === 'token').map((e) => e.data.id);
@@ -321,6 +333,14 @@ test('CLI: ui refuses a bad port or backend with one line', async () => {
   const r = spawnSync(process.execPath, [CLI, 'ui', '--runs', root, '--port', '70000'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^tinystories: --port: expected 0\.\.65535, got '70000'\n$/);
+});
+
+test('CLI: ui refuses a blank --port (was read as 0, any free port) with one line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
+  const r = spawnSync(process.execPath, [CLI, 'ui', '--runs', root, '--port', ''], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(r.status, 1, r.stdout);
+  assert.equal(r.stderr, "tinystories: --port: expected 0..65535, got ''\n");
 });
 
 test('live while a run trains: `tinystories train` in another process, its steps arrive over /api/live', async () => {

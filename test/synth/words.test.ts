@@ -25,7 +25,7 @@ function rawLists(lang: WordLang): Record<WordTag, string[]> {
   return JSON.parse(readFileSync(join(wordsDir, `${lang}.json`), 'utf8')) as Record<WordTag, string[]>;
 }
 
-// Bounds: around the paper's ~500 per tag; nouns run larger because the real data is noun-heavy (notes/words.md).
+// Bounds: around the paper's ~500 per tag; nouns run larger because the real data is noun-heavy (docs/engineering/words.md).
 const bounds: Record<WordLang, Record<WordTag, [number, number]>> = {
   en: { nouns: [600, 1000], verbs: [450, 650], adjectives: [420, 600] },
   vi: { nouns: [550, 850], verbs: [450, 700], adjectives: [420, 600] },

@@ -58,3 +58,23 @@ test('bad input gives one clear line and a non-zero exit', () => {
   const shards = cli(['tokenize', '--data', 'builtin:mini', '--tokenizer', '/nonexistent/tok.json', '--out', '/tmp/never']);
   assert.equal(shards.code, 1);
 });
+
+test('an --out of the wrong kind is refused up front with one line, not a raw EISDIR/EEXIST after the work', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-tok-out-'));
+  try {
+    const file = join(dir, 'story.txt');
+    writeFileSync(file, 'Once upon a time.\n<|endoftext|>\n');
+    const train = cli(['tokenizer', 'train', '--data', file, '--vocab-size', '300', '--out', dir, '-q']);
+    assert.equal(train.code, 1);
+    assert.equal(train.err.trim().split('\n').length, 1, train.err);
+    assert.match(train.err, /--out .*: is a directory; expected a file path/);
+    const under = cli(['tokenizer', 'train', '--data', file, '--vocab-size', '300', '--out', join(file, 'tok.json'), '-q']);
+    assert.equal(under.code, 1);
+    assert.match(under.err, /story\.txt is a file, so nothing can be created under it/);
+    const shards = cli(['tokenize', '--data', file, '--tokenizer', join(dir, 'missing.json'), '--out', file, '-q']);
+    assert.equal(shards.code, 1);
+    assert.match(shards.err, /--out .*story\.txt: is a file; expected a directory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer as JsTokenizer } from '@huggingface/tokenizers';
 import { loadTokenizer, trainBpe, type Tokenizer } from '../../src/tokenizer/index.ts';
+import { fromHfJson } from '../../src/tokenizer/hf-json.ts';
+import { UserError } from '../../src/util/errors.ts';
 import { EDGE_CASES, GPT2_DIR, makeStories, sharedStories } from './fixtures.ts';
 
 // `tokenizers` is a CommonJS native addon
@@ -89,4 +91,16 @@ test('GPT-2 vocab.json + merges.txt: ids identical to the Rust library loading t
   assert.deepEqual(ours.encode('Hello world'), [15496, 995]);
   // no normalizer: the round trip is exact for any valid UTF-8, NFD included
   for (const s of EDGE_CASES) assert.equal(ours.decode(ours.encode(s)), s);
+});
+
+test('a JSON file that is not a Hugging Face tokenizer.json says so instead of "model.type ... got undefined"', () => {
+  // tiktoken-style and arbitrary JSON: no "model" object at all
+  for (const obj of [{ foo: 1 }, { model: 'gpt2' }, { pat_str: '...', mergeable_ranks: {} }]) {
+    assert.throws(
+      () => fromHfJson(obj, 'other.json'),
+      (e: Error) => e instanceof UserError && /^other\.json: not a Hugging Face tokenizer\.json \(no "model" object\)/.test(e.message),
+    );
+  }
+  // a real HF tokenizer.json of another model type still names the type it found
+  assert.throws(() => fromHfJson({ model: { type: 'WordPiece', vocab: {} } }, 'wp.json'), /wp\.json: model\.type must be "BPE".*got "WordPiece"/);
 });

@@ -8,7 +8,7 @@ import { createWasmBackend } from './node.ts';
 import type { WasmBackend, WasmVariant } from './backend.ts';
 import { instrumentBackend, type KernelTime } from './timing.ts';
 
-/** fp32 FMA peak of the reference machine (2 vCPU Zen 4 at 3.6 GHz x 32 FLOP/cycle), from notes/MEASURED.md. */
+/** fp32 FMA peak of the reference machine (2 vCPU Zen 4 at 3.6 GHz x 32 FLOP/cycle), from ../shared/MEASURED.md. */
 export const NATIVE_PEAK_GFLOPS_PER_CORE = 116;
 
 /** The matmul shapes of config R's step: (N, C, OC) with out (N,OC) = inp (N,C) @ W (OC,C)^T. */
