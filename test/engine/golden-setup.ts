@@ -89,3 +89,12 @@ export function runGolden(arch: 'gpt-neo' | 'llama', backend: Backend): Golden {
     trainLosses: trainLosses.map(r9),
   };
 }
+
+/** Largest absolute difference divided by the largest |want|: the error relative to the tensor's scale. */
+export function maxRelToScale(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 1e-12;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let d = 0;
+  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
+  return d / scale;
+}

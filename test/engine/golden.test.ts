@@ -9,21 +9,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRefBackend } from '../../src/engine/ref/index.ts';
-import { GOLDEN_MAGIC, GOLDEN_VERSION, type Golden, runGolden } from './golden-setup.ts';
+import { GOLDEN_MAGIC, GOLDEN_VERSION, type Golden, maxRelToScale, runGolden } from './golden-setup.ts';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 // Tolerances for the reference backend (same code, so near-exact; the slack covers Math.exp/tanh differences
 // across V8 versions). A change in summation order or precision of a kernel shows up here first.
 const TOL = { logits: 1e-5, loss: 1e-6, grad: 1e-4, train: 1e-5 };
-
-function maxRelToScale(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  let d = 0;
-  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
-  return d / scale;
-}
 
 for (const arch of ['gpt-neo', 'llama'] as const) {
   test(`golden ${arch}: logits, loss, all gradients and 10 training losses reproduce the fixture`, () => {

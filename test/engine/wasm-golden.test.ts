@@ -6,21 +6,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend } from '../../src/engine/wasm/node.ts';
-import { type Golden, runGolden } from './golden-setup.ts';
+import { type Golden, maxRelToScale, runGolden } from './golden-setup.ts';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 // float32 sums in blocked/SIMD order and a polynomial exp differ from the reference's float64 accumulation by a few
 // ulps per term: measured 2e-7 (logits), 6e-7 (gradients), 3e-8 (training losses); these bounds leave ~10x room.
 const TOL = { logits: 2e-6, loss: 1e-6, grad: 1e-5, train: 1e-6 };
-
-function maxRelToScale(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  let d = 0;
-  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
-  return d / scale;
-}
 
 for (const arch of ['gpt-neo', 'llama'] as const) {
   test(`wasm golden ${arch}: logits, loss, all gradients and 10 training losses match the fixture`, async () => {

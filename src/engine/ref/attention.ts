@@ -24,37 +24,42 @@ export function attention_forward(out: F32, att: F32, qkv: F32, B: number, T: nu
       const ko = (NH + g) * HS;
       const vo = (NH + NKV + g) * HS;
       for (let t = 0; t < T; t++) {
-        const qo = (b * T + t) * R + h * HS;
-        const ao = ((b * NH + h) * T + t) * T;
-        const lo = firstKey(t, window);
-        let max = -Infinity;
-        for (let j = lo; j <= t; j++) {
-          const kr = (b * T + j) * R + ko;
-          let s = 0;
-          for (let i = 0; i < HS; i++) s += qkv[qo + i]! * qkv[kr + i]!;
-          s *= scale;
-          p[j] = s;
-          if (s > max) max = s;
-        }
-        let sum = 0;
-        for (let j = lo; j <= t; j++) {
-          const e = Math.exp(p[j]! - max);
-          p[j] = e;
-          sum += e;
-        }
-        const inv = 1 / sum;
-        for (let j = 0; j < T; j++) att[ao + j] = j >= lo && j <= t ? p[j]! * inv : 0;
-        acc.fill(0, 0, HS);
-        for (let j = lo; j <= t; j++) {
-          const w = p[j]! * inv;
-          const vr = (b * T + j) * R + vo;
-          for (let i = 0; i < HS; i++) acc[i]! += w * qkv[vr + i]!;
-        }
-        const oo = (b * T + t) * C + h * HS;
-        for (let i = 0; i < HS; i++) out[oo + i] = acc[i]!;
+        attendQuery(out, (b * T + t) * C + h * HS, att, ((b * NH + h) * T + t) * T, T, qkv, (b * T + t) * R + h * HS, b * T, R, ko, vo, firstKey(t, window), t, HS, scale, p, acc);
       }
     }
   }
+}
+
+/**
+ * One query row of one head: scores against keys lo..t (key j in qkv row base+j), max-subtracted softmax into
+ * att[ao..ao+attLen) (zeros outside lo..t), and the probability-weighted sum of values into out[oo..oo+HS).
+ * p (>= t+1) and acc (>= HS) are float64 scratch. Shared by the training forward and the KV-cache decode.
+ */
+function attendQuery(out: F32, oo: number, att: F32, ao: number, attLen: number, qkv: F32, qo: number, base: number, R: number, ko: number, vo: number, lo: number, t: number, HS: number, scale: number, p: Float64Array, acc: Float64Array): void {
+  let max = -Infinity;
+  for (let j = lo; j <= t; j++) {
+    const kr = (base + j) * R + ko;
+    let s = 0;
+    for (let i = 0; i < HS; i++) s += qkv[qo + i]! * qkv[kr + i]!;
+    s *= scale;
+    p[j] = s;
+    if (s > max) max = s;
+  }
+  let sum = 0;
+  for (let j = lo; j <= t; j++) {
+    const e = Math.exp(p[j]! - max);
+    p[j] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let j = 0; j < attLen; j++) att[ao + j] = j >= lo && j <= t ? p[j]! * inv : 0;
+  acc.fill(0, 0, HS);
+  for (let j = lo; j <= t; j++) {
+    const w = p[j]! * inv;
+    const vr = (base + j) * R + vo;
+    for (let i = 0; i < HS; i++) acc[i]! += w * qkv[vr + i]!;
+  }
+  for (let i = 0; i < HS; i++) out[oo + i] = acc[i]!;
 }
 
 /** dqkv += grads of q, k, v. datt is scratch of att's size (contents overwritten). */
@@ -119,31 +124,6 @@ export function attention_decode_forward(out: F32, att: F32, qkv: F32, t: number
     const g = Math.floor(h / group);
     const ko = (NH + g) * HS;
     const vo = (NH + NKV + g) * HS;
-    const qo = t * R + h * HS;
-    let max = -Infinity;
-    for (let j = lo; j <= t; j++) {
-      const kr = j * R + ko;
-      let s = 0;
-      for (let i = 0; i < HS; i++) s += qkv[qo + i]! * qkv[kr + i]!;
-      s *= scale;
-      p[j] = s;
-      if (s > max) max = s;
-    }
-    let sum = 0;
-    for (let j = lo; j <= t; j++) {
-      const e = Math.exp(p[j]! - max);
-      p[j] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    const ao = h * T1;
-    for (let j = 0; j < T1; j++) att[ao + j] = j >= lo ? p[j]! * inv : 0;
-    acc.fill(0, 0, HS);
-    for (let j = lo; j <= t; j++) {
-      const w = p[j]! * inv;
-      const vr = j * R + vo;
-      for (let i = 0; i < HS; i++) acc[i]! += w * qkv[vr + i]!;
-    }
-    for (let i = 0; i < HS; i++) out[h * HS + i] = acc[i]!;
+    attendQuery(out, h * HS, att, h * T1, T1, qkv, t * R + h * HS, 0, R, ko, vo, lo, t, HS, scale, p, acc);
   }
 }
