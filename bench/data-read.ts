@@ -6,9 +6,10 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newHygieneReport, readDocuments, type HygieneOptions } from '../src/data/index.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
 const QUICK = process.argv.includes('--quick');
-const SHARED = '/work/shared/data/tinystories';
+const SHARED = sharedData('tinystories');
 const FILES = ['TinyStories-train_head2MiB_2316stories.txt', 'tinystories_hf_train_first1000.txt', 'tinystoriesV2_train_first1727.txt'];
 
 if (!existsSync(SHARED)) {

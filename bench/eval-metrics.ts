@@ -13,11 +13,12 @@ import { presetConfig } from '../src/engine/config.ts';
 import { Model } from '../src/engine/model.ts';
 import { modelScorer, scoreStream } from '../src/eval/lm-metrics.ts';
 import { closestStory, NgramIndex } from '../src/eval/ngram-index.ts';
-import { openBackend } from '../src/train/backend-choice.ts';
+import { openBackend } from '../src/engine/open-backend.ts';
 import { Rng } from '../src/util/rng.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
 const QUICK = process.argv.includes('--quick');
-const SHARED = '/work/shared/data/tinystories';
+const SHARED = sharedData('tinystories');
 const FILES = ['TinyStories-train_head2MiB_2316stories.txt', 'tinystoriesV2_train_first1727.txt', 'tinystories_hf_train_first1000.txt'];
 const FULL_SET = 2_100_000;
 const result: Record<string, unknown> = { bench: 'eval-metrics', date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, node: process.version };

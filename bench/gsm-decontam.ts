@@ -5,8 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { HashSet64 } from '../src/data/hygiene.ts';
 import { NgramIndex, normalizeQuestion } from '../src/gsm/decontam.ts';
 import { QUICK, record } from './tokenizer-common.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
-const DATA = '/work/shared/data/gsm8k';
+const DATA = sharedData('gsm8k');
 const read = (f: string) => readFileSync(`${DATA}/${f}`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { question: string }).question);
 const have = existsSync(`${DATA}/test_minus_holdout.jsonl`);
 const testQs = have ? read('test_minus_holdout.jsonl') : Array.from({ length: 1000 }, (_, i) => `Tom has ${i} marbles and buys ${i % 9} more bags of ten marbles each at the fair. How many marbles does he have now?`);

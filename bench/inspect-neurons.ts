@@ -5,7 +5,7 @@ import { presetConfig } from '../src/engine/config.ts';
 import { Model } from '../src/engine/model.ts';
 import { scanNeurons } from '../src/inspect/neurons.ts';
 import { trainBpe } from '../src/tokenizer/train.ts';
-import { openBackend } from '../src/train/backend-choice.ts';
+import { openBackend } from '../src/engine/open-backend.ts';
 import { QUICK, benchStories, record } from './ui-common.ts';
 
 const { source, docs } = await benchStories(QUICK ? 300 : 3000);

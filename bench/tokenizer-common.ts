@@ -4,8 +4,9 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDocuments } from '../src/data/index.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
-export const SAMPLE_DIR = '/work/shared/data/tinystories';
+export const SAMPLE_DIR = sharedData('tinystories');
 export const QUICK = process.argv.includes('--quick');
 
 /** The shared sample's stories (after the data module's hygiene), or exit with a reason when it is absent. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncodePool, loadTokenizer, trainBpe, type Tokenizer } from '../src/tokenizer/index.ts';
 import { QUICK, median, record, sampleStories, timeIt, utf8Bytes } from './tokenizer-common.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
 const rust = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
 const docs = await sampleStories();
@@ -68,8 +69,8 @@ async function run(name: string, tok: Tokenizer) {
 
 try {
   await run('vocab4096', await trainBpe(docs, { vocabSize: 4096 }));
-  if (existsSync('/work/shared/data/tokenizer/vocab.json')) await run('gpt2', loadTokenizer('/work/shared/data/tokenizer'));
-  else console.log('gpt2: skipped (/work/shared/data/tokenizer absent)');
+  if (existsSync(sharedData('tokenizer', 'vocab.json'))) await run('gpt2', loadTokenizer(sharedData('tokenizer')));
+  else console.log(`gpt2: skipped (${sharedData('tokenizer')} absent)`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

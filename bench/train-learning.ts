@@ -13,6 +13,7 @@ import { generateText } from '../src/sample/generate.ts';
 import { loadRunModel } from '../src/sample/load.ts';
 import { readJsonLines } from '../src/train/metrics.ts';
 import { train } from '../src/train/trainer.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
 const QUICK = process.argv.includes('--quick');
 const opt = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
@@ -21,7 +22,7 @@ const PRESETS = (opt('presets') ?? '1M,260K').split(',');
 const VOCAB = Number(opt('vocab') ?? 2048);
 const THREADS = Number(opt('threads') ?? 0);
 const here = dirname(fileURLToPath(import.meta.url));
-const SHARED = join(here, '..', '..', 'shared', 'data', 'tinystories');
+const SHARED = sharedData('tinystories');
 const FILES = ['TinyStories-train_head2MiB_2316stories.txt', 'tinystoriesV2_train_first1727.txt'];
 
 if (!existsSync(SHARED)) {

@@ -10,7 +10,7 @@ import type { Backend } from '../src/engine/backend.ts';
 import { presetConfig, resolveConfig } from '../src/engine/config.ts';
 import { Model } from '../src/engine/model.ts';
 import { createRefBackend } from '../src/engine/ref/index.ts';
-import { openBackend } from '../src/train/backend-choice.ts';
+import { openBackend } from '../src/engine/open-backend.ts';
 
 const QUICK = process.argv.includes('--quick');
 const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);

@@ -9,9 +9,10 @@ import { readDocuments } from '../src/data/read.ts';
 import { exportHfTensors } from '../src/engine/hf.ts';
 import type { Model } from '../src/engine/model.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
+import { sharedData } from '../test/helpers/shared-data.ts';
 
 export const QUICK = process.argv.includes('--quick');
-export const SHARED_STORIES = '/work/shared/data/tinystories';
+export const SHARED_STORIES = sharedData('tinystories');
 
 /** Stories to feed the models: the shared TinyStories sample when present, else the builtin mini corpus. */
 export async function benchStories(limit = Infinity): Promise<{ source: string; docs: string[] }> {

@@ -7,8 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The long learning check (30 minutes per preset) runs only when named explicitly.
-const explicitOnly = new Set(['train-learning']);
+// The long ones run only when named explicitly: the learning check (30 minutes per preset), the recipe sweep
+// (hours) and the PyTorch peer (~15 minutes, needs python3-torch).
+const explicitOnly = new Set(['train-learning', 'recipe-sweep', 'peer-pytorch']);
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const flags = args.filter((a) => a.startsWith('--'));

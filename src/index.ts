@@ -17,7 +17,7 @@ export type {
   HygieneOptions, HygieneReport, ReadOptions, DataFormat, InstructRecord, InstructKey, Gsm8kRecord, HfFileSpec,
   DownloadOptions, CorpusStats,
 } from './data/index.ts';
-export { tokenizeToShards, openShards, splitOf, TokenSplit, type TokenShards, type ShardManifest, type TokenizeOptions } from './data/shards.ts';
+export { tokenizeToShards, openShards, readManifest, shardTokenizerPath, readFirstDocs, splitOf, TokenSplit, type TokenShards, type ShardManifest, type TokenizeOptions } from './data/shards.ts';
 
 // tokenizer
 export {
@@ -28,10 +28,18 @@ export {
 // engine: kernel contract, reference backend, WASM SIMD backend, models
 export type { Backend, Kernels } from './engine/backend.ts';
 export { createRefBackend, refKernels } from './engine/ref/index.ts';
+export { openBackend, type BackendKind } from './engine/open-backend.ts';
 export { createWasmBackend, nodeHasRelaxedSimd } from './engine/wasm/node.ts';
 export { WasmBackend, createWasmBackendOn, type WasmBackendOptions, type WasmPlatform, type WasmVariant } from './engine/wasm/backend.ts';
 export { instrumentBackend, type KernelTime } from './engine/wasm/timing.ts';
 export { benchMatmul, benchStep, benchSample } from './engine/wasm/bench.ts';
+// WebGPU: kernels on GPU tensors, the GPU-resident trainer and decoder, the synchronous bridge, adapter detection
+export { GpuKernels, type GpuTensor } from './engine/webgpu/kernels.ts';
+export { GpuModel, type GpuStepOptions, type GpuStepResult } from './engine/webgpu/trainer.ts';
+export { GpuDecoder } from './engine/webgpu/decode.ts';
+export { createWebGpuSyncBackend, type WebGpuSyncBackend } from './engine/webgpu/sync.ts';
+export { acquireDevice, summarizeAdapter, adapterLabel, type GpuAdapterSummary } from './engine/webgpu/device.ts';
+export { nodeDevice } from './engine/webgpu/node.ts';
 export { Model, countParams, type ModelOptions, type AdamWOptions, type TensorView } from './engine/model.ts';
 export { InferenceSession, type InferenceOptions } from './engine/inference.ts';
 export { PRESETS, presetConfig, resolveConfig, llamaHiddenDim, type ModelConfig, type GptNeoConfig, type LlamaConfig, type ResolvedConfig } from './engine/config.ts';
@@ -43,9 +51,26 @@ export { gradcheckKernels, gradcheckModel, createF64RefBackend } from './engine/
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensor } from './checkpoint/safetensors.ts';
 export { toHfConfig, fromHfConfig, readModelConfigFile } from './checkpoint/hf-config.ts';
 export { loadModelFiles, loadLatestCheckpoint } from './checkpoint/run-dir.ts';
-export { train, type TrainIO, type TrainResult } from './train/trainer.ts';
-export { TrainSettingsSchema, TRAIN_DEFAULTS, type TrainSettings } from './train/config.ts';
+
+// interop: llama2.c checkpoints and tokenizer.bin, GGUF (pure readers/writers over Uint8Array)
+export {
+  readLlama2cModel, writeLlama2c, isLlama2cCheckpoint, readLlama2cTokenizer, writeLlama2cTokenizer, readGguf, writeGguf, isGguf,
+  type ImportedModel, type ExportInput, type GgufType,
+} from './interop/index.ts';
+// interop: model sources for --run (run dirs, HF folders, hf: model repos, pytorch_model.bin, llama2.c, GGUF) and convert
+export { readModelSource, fetchModelSource, readTokenizerFile, type ModelSource, type SourceOptions } from './interop/resolve.ts';
+export { downloadHfModel, parseHfModelSpec, isHfModelSpec, type HfModelSpec } from './interop/hf-model.ts';
+export { readTorchStateDict, restrictedUnpickle, type TorchReadOptions } from './interop/torch-pickle.ts';
+export { readZip, writeZip, type ZipEntry } from './util/zip.ts';
+export { convertToRun, type ConvertResult } from './interop/convert.ts';
+export { train, TrainingDiverged, type TrainIO, type TrainResult } from './train/trainer.ts';
+export { readTrainConfig, type TrainConfigFile } from './train/run-config.ts';
+export { Batch } from './train/batch.ts';
+export { TrainSettingsSchema, TRAIN_DEFAULTS, type TrainSettings } from './train/settings.ts';
 export { learningRate } from './train/schedule.ts';
+export { bitsPerByte, tokenByteLengths } from './train/bpb.ts';
+export { chooseRecipe, type Recipe, type RecipeEntry } from './train/recipe.ts';
+export { RECIPE_TABLE } from './train/recipe-table.ts';
 export { generate, generateText, type GeneratedToken, type GenerateOptions } from './sample/generate.ts';
 export { chooseToken, applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, softmax, type SamplingSettings } from './sample/processors.ts';
 export { loadRunModel } from './sample/load.ts';
@@ -72,7 +97,7 @@ export { compareReports, readGptReport } from './eval/compare.ts';
 export { judgeCompletion, type JudgeSettings, type JudgeOutcome } from './eval/judge.ts';
 export { JudgeCache, requestKey } from './eval/cache.ts';
 export { parseGrades, parseJsonGrades, DIMENSIONS, AGE_GROUPS, type Grades } from './eval/grades.ts';
-export { parseBeginnings, loadBeginnings, JUDGE_TURN1, JUDGE_TURN2, DEFAULT_BEGINNINGS } from './eval/prompts.ts';
+export { parseBeginnings, loadBeginnings, JUDGE_TURN1, JUDGE_TURN2, DEFAULT_BEGINNINGS, BUILTIN_BEGINNINGS, HUB_BEGINNINGS } from './eval/prompts.ts';
 export { aggregateScores, emergenceSeries, CI_METHOD, type ModelScores } from './eval/aggregate.ts';
 export { summarize, bootstrapCi, studentTQuantile } from './eval/stats.ts';
 export { scoreStream, modelScorer, type NextTokenScorer, type LmMetrics } from './eval/lm-metrics.ts';

@@ -8,11 +8,14 @@ import { neuronsPage } from './pages/neurons.ts';
 import { playgroundPage } from './pages/playground.ts';
 import { runsPage } from './pages/runs.ts';
 import { samplesPage } from './pages/samples.ts';
+import { trainPage } from './pages/train.ts';
+import { boot, isSite } from './site/boot.ts';
 import { NoRunsError, errorBox, h, hideTip } from './util.ts';
 
 type Page = (root: HTMLElement, onLeave: (f: () => void) => void) => Promise<void>;
 
 const PAGES: Record<string, Page> = {
+  train: trainPage,
   runs: runsPage,
   samples: samplesPage,
   playground: playgroundPage,
@@ -29,7 +32,7 @@ async function route(): Promise<void> {
   for (const f of cleanups) f();
   cleanups = [];
   hideTip();
-  const name = location.hash.replace(/^#\/?/, '').split('?')[0] || 'runs';
+  const name = location.hash.replace(/^#\/?/, '').split('?')[0] || (isSite() ? 'train' : 'runs');
   const page = PAGES[name] ?? runsPage;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.getAttribute('href') === `#/${name}`);
   const app = document.getElementById('app')!;
@@ -44,5 +47,8 @@ async function route(): Promise<void> {
   app.dataset.ready = 'true';
 }
 
-window.addEventListener('hashchange', () => void route());
-void route();
+// the static site boots its engine (and may reload once for its service worker) before the first page
+if (!isSite() || (await boot())) {
+  window.addEventListener('hashchange', () => void route());
+  void route();
+}

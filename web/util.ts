@@ -1,4 +1,5 @@
-// Small DOM and fetch helpers shared by the pages.
+// Small DOM and data helpers shared by the pages.
+import { source } from './source.ts';
 
 /** Creates an element: h('td', { class: 'num' }, '1.23'). */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | number | boolean | null | undefined> = {}, ...children: Array<Node | string | null | undefined>): HTMLElementTagNameMap[K] {
@@ -12,15 +13,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
-/** GETs JSON from the API; a non-2xx answer throws with the server's error line. */
-export async function api<T = any>(path: string, params: Record<string, string | number | null | undefined> = {}): Promise<T> {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
-  const qs = q.toString();
-  const res = await fetch(path + (qs ? '?' + qs : ''));
-  const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
-  if (!res.ok) throw new Error(body.error + (body.hint ? ` — try: ${body.hint}` : ''));
-  return body as T;
+/** GETs JSON from the data source (the HTTP API, or the in-page engine on the static site); failures throw one line. */
+export function api<T = any>(path: string, params: Record<string, string | number | null | undefined> = {}): Promise<T> {
+  return source().json<T>(path, params);
 }
 
 export function fmt(v: number | null | undefined, digits = 3): string {
@@ -65,7 +60,11 @@ export class NoRunsError extends Error {}
 /** A <select> of run ids, remembering the last choice in localStorage. */
 export async function runSelect(onChange: (id: string) => void, key = 'run'): Promise<HTMLSelectElement> {
   const { runs, root } = await api<{ root: string; runs: Array<{ id: string; error?: string }> }>('/api/runs');
-  if (runs.length === 0) throw new NoRunsError(`No runs in ${root} yet. Train one into it, e.g. \`tinystories train --out ${root}/first-run\`; it shows up here within seconds.`);
+  if (runs.length === 0) {
+    throw new NoRunsError(source().mode === 'site'
+      ? 'No model in this browser yet: train one on the Train page (it takes a minute), or drop a run .zip onto the page.'
+      : `No runs in ${root} yet. Train one into it, e.g. \`tinystories train --out ${root}/first-run\`; it shows up here within seconds.`);
+  }
   const sel = h('select', { 'data-role': 'run' });
   for (const r of runs) sel.append(h('option', { value: r.id }, r.id));
   const saved = localStorage.getItem('ts.' + key);

@@ -49,7 +49,7 @@ export function toHfConfig(config: ModelConfig, ids: HfTokenIds): Record<string,
       classifier_dropout: 0.1,
       initializer_range: 0.02,
       use_cache: true,
-      tie_word_embeddings: true,
+      tie_word_embeddings: r.tiedEmbeddings,
       bos_token_id: eos,
       eos_token_id: eos,
       torch_dtype: 'float32',
@@ -118,6 +118,7 @@ export function fromHfConfig(hf: Record<string, unknown>, where = 'config.json')
       layerNormEps: num(hf, 'layer_norm_epsilon', where, 1e-5),
     };
     if (typeof hf.intermediate_size === 'number') c.intermediateSize = hf.intermediate_size;
+    if (hf.tie_word_embeddings === false) c.tiedEmbeddings = false; // HF ties GPT-Neo's head unless told otherwise
     if (hf.activation_function !== undefined && hf.activation_function !== 'gelu_new') {
       throw new UserError(`${where}: activation_function ${JSON.stringify(hf.activation_function)} is not supported (only gelu_new)`);
     }
@@ -148,7 +149,34 @@ export function fromHfConfig(hf: Record<string, unknown>, where = 'config.json')
   throw new UserError(`${where}: model_type ${JSON.stringify(type)} is not supported (expected "gpt_neo" or "llama")`);
 }
 
-/** Reads a model config file: a Hugging Face config.json (has model_type) or our own ModelConfig JSON (has arch). */
+const HF_NAMES: Record<'gpt-neo' | 'llama', Record<string, string>> = {
+  'gpt-neo': { nLayers: 'num_layers', dim: 'hidden_size', hidden: 'intermediate_size', nHeads: 'num_heads', vocabSize: 'vocab_size' },
+  llama: { nLayers: 'num_hidden_layers', dim: 'hidden_size', hidden: 'intermediate_size', nHeads: 'num_attention_heads', vocabSize: 'vocab_size' },
+};
+
+/**
+ * How a model config file spells a size field of ResolvedConfig (`nLayers`, `dim`, `hidden`, `nHeads`, `vocabSize`):
+ * Hugging Face's key in a config.json (`num_hidden_layers`), else our ModelConfig key (`hidden` is `intermediateSize`
+ * for gpt-neo and `hiddenDim` for llama).
+ */
+export function configFieldName(arch: 'gpt-neo' | 'llama', key: string, hf: boolean): string {
+  if (hf) return HF_NAMES[arch][key] ?? key;
+  return key === 'hidden' ? (arch === 'llama' ? 'hiddenDim' : 'intermediateSize') : key;
+}
+
+/** Whether a model config file is a Hugging Face config.json (has model_type), not our ModelConfig JSON. */
+export function isHfConfigFile(path: string): boolean {
+  try {
+    return typeof (JSON.parse(readFileSync(path, 'utf8')) as { model_type?: unknown }).model_type === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a model config file: a Hugging Face config.json (has model_type) or our own ModelConfig JSON (has arch; its
+ * vocabSize may be left out, as the vocabulary comes from the tokenizer).
+ */
 export function readModelConfigFile(path: string): ModelConfig {
   if (!existsSync(path)) throw new UserError(`${path}: model config file not found`);
   let obj: Record<string, unknown>;
@@ -162,7 +190,8 @@ export function readModelConfigFile(path: string): ModelConfig {
   if (typeof obj.model_type === 'string') return fromHfConfig(obj, path);
   if (obj.arch === 'gpt-neo' || obj.arch === 'llama') {
     try {
-      resolveConfig(obj as unknown as ModelConfig);
+      // The vocabulary comes from the tokenizer when the file leaves it out: any size checks the other fields.
+      resolveConfig({ ...obj, vocabSize: obj.vocabSize ?? 256 } as unknown as ModelConfig);
     } catch (e) {
       // Name the file: resolveConfig's messages only say "model config: <field> ...".
       if (e instanceof UserError) throw new UserError(`${path}: ${e.message.replace(/^model config: /, '')}`);

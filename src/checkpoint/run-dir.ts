@@ -13,6 +13,7 @@
 // intact and named, so a resume never reads a half-written one.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { HF_TOKENIZER_FILE, REMAP_FORMAT, TOPK_TOKENIZER_FILE } from '../tokenizer/hf-json.ts';
 import type { ModelConfig } from '../engine/config.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -80,13 +81,37 @@ export function stepDirName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-/** The static files of a run: the HF config, the tokenizer (HF tokenizer.json object) and our training settings. */
-export function writeRunFiles(runDir: string, files: { hfConfig: object; tokenizerJson: object; trainConfig: object }): void {
+/**
+ * The static files of a run: the HF config and generation config, and (when given) the tokenizer (HF tokenizer.json
+ * object) and a train_config.json object (training writes its own through src/train/run-config.ts).
+ */
+export function writeRunFiles(runDir: string, files: { hfConfig: object; tokenizerJson?: object; trainConfig?: object }): void {
   mkdirSync(runDir, { recursive: true });
   writeJson(join(runDir, 'config.json'), files.hfConfig);
   writeJson(join(runDir, 'generation_config.json'), generationConfig(files.hfConfig as Record<string, unknown>));
-  writeFileAtomicSync(join(runDir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson));
-  writeJson(join(runDir, 'train_config.json'), files.trainConfig);
+  if (files.tokenizerJson) {
+    // our top-K remap format never poses as Hugging Face's tokenizer.json
+    const name = (files.tokenizerJson as { format?: unknown }).format === REMAP_FORMAT ? TOPK_TOKENIZER_FILE : HF_TOKENIZER_FILE;
+    writeFileAtomicSync(join(runDir, name), JSON.stringify(files.tokenizerJson));
+  }
+  if (files.trainConfig) writeJson(join(runDir, 'train_config.json'), files.trainConfig);
+}
+
+/** The first tensor holding a NaN or an infinity, with the element's index; null when every value is finite. */
+export function findNonFinite(tensors: Iterable<NamedTensor>): { name: string; index: number; value: number } | null {
+  for (const t of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) return { name: t.name, index: i, value: d[i]! };
+    }
+  }
+  return null;
+}
+
+// Weights are checked before they are written: a diverged run must never leave NaN weights as latest or best.
+function assertFinite(tensors: NamedTensor[], what: string): void {
+  const bad = findNonFinite(tensors);
+  if (bad) throw new Error(`refusing to write ${what}: ${bad.name}[${bad.index}] is ${bad.value}`);
 }
 
 function generationConfig(hf: Record<string, unknown>): object {
@@ -107,9 +132,11 @@ export interface CheckpointInput {
  * is atomic; a crash between files is repaired by the resumed run, which recomputes the same validation.
  */
 export function saveBest(runDir: string, step: number, valLoss: number, model: NamedTensor[]): void {
+  if (!Number.isFinite(valLoss)) throw new Error(`refusing to write best/ for a validation loss of ${valLoss}`);
+  assertFinite(model, 'best/');
   const best = join(runDir, 'best');
   mkdirSync(best, { recursive: true });
-  for (const f of ['config.json', 'tokenizer.json', 'generation_config.json']) {
+  for (const f of ['config.json', HF_TOKENIZER_FILE, TOPK_TOKENIZER_FILE, 'generation_config.json']) {
     if (existsSync(join(runDir, f))) writeFileAtomicSync(join(best, f), readFileSync(join(runDir, f)));
   }
   const meta = { format: 'pt', step: String(step), val_loss: String(valLoss) };
@@ -119,6 +146,7 @@ export function saveBest(runDir: string, step: number, valLoss: number, model: N
 
 /** Writes and commits a checkpoint (see the file comment for the protocol). Synchronous, so a signal handler can finish it. */
 export function saveCheckpoint(runDir: string, c: CheckpointInput): void {
+  assertFinite(c.model, `the step-${c.step} checkpoint`);
   const ckDir = join(runDir, 'checkpoints');
   mkdirSync(ckDir, { recursive: true });
   const name = stepDirName(c.step);
@@ -191,7 +219,8 @@ export interface LoadedModelFiles {
   dir: string;
 }
 
-function findUp(start: string, file: string, levels = 3): string | null {
+/** `file` in `start` or up to `levels` directories above it (a run's best/ or checkpoints/step-N find the run's files). */
+export function findUp(start: string, file: string, levels = 3): string | null {
   let d = resolve(start);
   for (let i = 0; i <= levels; i++) {
     if (existsSync(join(d, file))) return join(d, file);
@@ -213,8 +242,13 @@ export function loadModelFiles(path: string): LoadedModelFiles {
   if (!existsSync(weights)) throw new UserError(`${dir}: no model.safetensors (is this a run directory? a run writes one at its first checkpoint)`);
   const configPath = findUp(dir, 'config.json');
   if (!configPath) throw new UserError(`${dir}: no config.json here or in the directories above`);
-  const tokenizerPath = findUp(dir, 'tokenizer.json');
-  if (!tokenizerPath) throw new UserError(`${dir}: no tokenizer.json here or in the directories above`);
+  const tokenizerPath = findUp(dir, HF_TOKENIZER_FILE) ?? findUp(dir, TOPK_TOKENIZER_FILE);
+  if (!tokenizerPath) throw new UserError(`${dir}: no tokenizer.json (or tokenizer.topk.json) here or in the directories above`);
   const config = fromHfConfig(readJson<Record<string, unknown>>(configPath), configPath);
-  return { config, tensors: readSafetensors(weights).tensors, tokenizerPath, dir };
+  const tensors = readSafetensors(weights).tensors;
+  const bad = findNonFinite(tensors.values());
+  if (bad) {
+    throw new UserError(`${weights}: ${bad.name} holds ${bad.value} (element ${bad.index}); the weights are not finite, so the training run that wrote them diverged`);
+  }
+  return { config, tensors, tokenizerPath, dir };
 }

@@ -42,11 +42,12 @@ export function encodeSafetensors(tensors: NamedTensor[], metadata?: Record<stri
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned (what the Rust library does).
-  const rawLen = Buffer.byteLength(json, 'utf8');
+  // TextEncoder and DataView, not Buffer: the browser site writes safetensors too
+  const rawLen = new TextEncoder().encode(json).length;
   json += ' '.repeat((8 - ((8 + rawLen) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+  const headerBytes = new TextEncoder().encode(json);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   const chunks: Uint8Array[] = [prefix, headerBytes];
   for (const t of tensors) chunks.push(f32LittleEndianBytes(t.data));
   return chunks;
@@ -68,8 +69,11 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Decodes a safetensors buffer; `where` names the file in error messages. F16/BF16 are widened to F32. */
-export function decodeSafetensors(buf: Uint8Array, where = 'safetensors'): SafetensorsFile {
+/**
+ * Decodes a safetensors buffer; `where` names the file in error messages. F16/BF16 are widened to F32. `keep`
+ * skips tensors by name before their dtype is checked (e.g. HF GPT-Neo's BOOL causal-mask buffers).
+ */
+export function decodeSafetensors(buf: Uint8Array, where = 'safetensors', keep?: (name: string) => boolean): SafetensorsFile {
   const bad = (msg: string) => new UserError(`${where}: not a valid safetensors file (${msg})`);
   if (buf.byteLength < 8) throw bad('shorter than its 8-byte header length');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -77,7 +81,7 @@ export function decodeSafetensors(buf: Uint8Array, where = 'safetensors'): Safet
   if (headerLen > buf.byteLength - 8 || headerLen > 100_000_000) throw bad(`header length ${headerLen} exceeds the file`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLen)));
   } catch (e) {
     throw bad(`header is not JSON: ${(e as Error).message}`);
   }
@@ -91,6 +95,7 @@ export function decodeSafetensors(buf: Uint8Array, where = 'safetensors'): Safet
   const tensors = new Map<string, NamedTensor>();
   for (const [name, e] of entries) {
     if (!e || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) throw bad(`tensor ${name} lacks shape/data_offsets`);
+    if (keep && !keep(name)) continue;
     if (!(e.dtype in BYTES)) throw new UserError(`${where}: tensor ${name} has dtype ${e.dtype}; only F32, F16 and BF16 are supported`);
     const dtype = e.dtype as Dtype;
     const n = e.shape.reduce((a: number, b: number) => a * b, 1);
@@ -101,15 +106,15 @@ export function decodeSafetensors(buf: Uint8Array, where = 'safetensors'): Safet
   return { tensors, metadata };
 }
 
-/** Reads and decodes a safetensors file. */
-export function readSafetensors(path: string): SafetensorsFile {
+/** Reads and decodes a safetensors file (`keep` as in decodeSafetensors). */
+export function readSafetensors(path: string, keep?: (name: string) => boolean): SafetensorsFile {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (e) {
     throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return decodeSafetensors(buf, path);
+  return decodeSafetensors(buf, path, keep);
 }
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

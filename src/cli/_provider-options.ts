@@ -1,19 +1,10 @@
 // The LLM provider flags shared by the synthesis commands (generate, translate, gsm generate) and their parsing into
-// provider, scheduler, prices and batch settings; also `num`, the numeric option parser the CLI files share.
+// provider, scheduler, prices and batch settings.
 import type { Command } from 'commander';
 import { createBatchClient, createProvider, type ProviderName } from '../llm/index.ts';
 import { PriceTable } from '../llm/pricing.ts';
 import { UserError } from '../util/errors.ts';
-
-/** Parses a positive (or non-negative) number option, naming the flag on error. */
-export function num(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
-  if (v === undefined) return undefined;
-  const x = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || x < (opts.min ?? 0)) {
-    throw new UserError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'} >= ${opts.min ?? 0}, got "${v}"`);
-  }
-  return x;
-}
+import { num } from './_flags.ts';
 
 export interface ProviderFlags {
   provider: string;

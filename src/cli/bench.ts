@@ -2,17 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
+import { intArg, parseBackendKind, threadsArg } from './_flags.ts';
 import { presetConfig, PRESETS, type ModelConfig } from '../engine/config.ts';
 import { benchMatmul, benchStep, benchSample, formatMatmul, formatStep, formatSample } from '../engine/wasm/bench.ts';
 import type { WasmVariant } from '../engine/wasm/backend.ts';
-
-function int(name: string, min: number): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UserError(`--${name}: expected an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
 
 function variant(v: string | undefined): WasmVariant | undefined {
   if (v === undefined) return undefined;
@@ -50,7 +43,7 @@ export function register(program: Command): void {
   bench
     .command('matmul')
     .description('matmul GFLOP/s (forward and both backward products) at the config-R shapes, 1 and N threads')
-    .option('--threads <n>', 'largest thread count (times 1 and n)', int('threads', 1), 2)
+    .option('--threads <n>', 'largest thread count (times 1 and n)', threadsArg('--threads'), 2)
     .option('--variant <v>', 'relaxed | simd (default: relaxed when available)')
     .option('--quick', 'shorter timings')
     .option('--json', 'print one JSON object on the last line')
@@ -66,16 +59,26 @@ export function register(program: Command): void {
     .description('K real training steps (forward + backward + AdamW) on random tokens: ms/step, tokens/s, MFU, per-kernel time')
     .option('--preset <name>', 'model preset (e.g. bench-r, 8M, 15M)')
     .option('--config <file>', 'model config JSON (a ModelConfig)')
-    .option('--batch <B>', 'batch size', int('batch', 1), 8)
-    .option('--seq <T>', 'sequence length (default: min(256, the model context))', int('seq', 1))
-    .option('--threads <n>', 'compute threads (main + n-1 workers)', int('threads', 1), 2)
-    .option('--steps <K>', 'timed steps (after one warm-up step)', int('steps', 1), 3)
+    .option('--batch <B>', 'batch size', intArg('--batch', 1), 8)
+    .option('--seq <T>', 'sequence length (default: min(256, the model context))', intArg('--seq', 1))
+    .option('--threads <n>', 'compute threads (main + n-1 workers)', threadsArg('--threads'), 2)
+    .option('--steps <K>', 'timed steps (after one warm-up step)', intArg('--steps', 1), 3)
     .option('--variant <v>', 'relaxed | simd (default: relaxed when available)')
+    .option('--backend <kind>', 'wasm (default) or webgpu (the GPU-resident trainer: one command buffer per step)', 'wasm')
     .option('--json', 'print one JSON object on the last line')
-    .action(async (o: { preset?: string; config?: string; batch: number; seq?: number; threads: number; steps: number; variant?: string; json?: boolean }) => {
+    .action(async (o: { preset?: string; config?: string; batch: number; seq?: number; threads: number; steps: number; variant?: string; backend: string; json?: boolean }) => {
       const { config, name } = resolveModelArg(o);
       const T = o.seq ?? Math.min(256, config.maxSeqLen);
       if (T > config.maxSeqLen) throw new UserError(`--seq ${T} exceeds the model context ${config.maxSeqLen}`);
+      const kind = parseBackendKind(o.backend, 'wasm');
+      if (kind !== 'wasm' && kind !== 'webgpu') throw new UserError(`--backend: bench step times wasm or webgpu, got "${kind}"`);
+      if (kind === 'webgpu') {
+        const { benchStepWebGpu, formatStepWebGpu } = await import('../engine/webgpu/bench.ts');
+        const g = await benchStepWebGpu({ config, configName: name, B: o.batch, T, steps: o.steps });
+        for (const line of formatStepWebGpu(g)) console.log(line);
+        if (o.json) console.log(JSON.stringify(g));
+        return;
+      }
       const r = await benchStep({ config, configName: name, B: o.batch, T, threads: o.threads, steps: o.steps, variant: variant(o.variant) });
       for (const line of formatStep(r)) console.log(line);
       if (o.json) console.log(JSON.stringify(r));
@@ -86,8 +89,8 @@ export function register(program: Command): void {
     .description('single-stream generation tokens/s with the KV cache (random weights, greedy)')
     .option('--preset <name>', 'model preset (e.g. bench-r, 15M)')
     .option('--config <file>', 'model config JSON (a ModelConfig)')
-    .option('--tokens <n>', 'tokens to generate', int('tokens', 1), 200)
-    .option('--threads <n>', 'compute threads', int('threads', 1), 1)
+    .option('--tokens <n>', 'tokens to generate', intArg('--tokens', 1), 200)
+    .option('--threads <n>', 'compute threads', threadsArg('--threads'), 1)
     .option('--variant <v>', 'relaxed | simd (default: relaxed when available)')
     .option('--json', 'print one JSON object on the last line')
     .action(async (o: { preset?: string; config?: string; tokens: number; threads: number; variant?: string; json?: boolean }) => {

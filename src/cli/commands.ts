@@ -14,6 +14,8 @@ import { register as translate } from './translate.ts';
 import { register as inspect } from './inspect.ts';
 import { register as ui } from './ui.ts';
 import { register as bench } from './bench.ts';
+import { register as convert } from './convert.ts';
+import { register as exportModel } from './export.ts';
 
 export const commands: Array<(program: Command) => void> = [
   gsm,
@@ -30,4 +32,6 @@ export const commands: Array<(program: Command) => void> = [
   ui,
   evaluate,
   bench,
+  exportModel,
+  convert,
 ];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
+import { parseNumber } from './_flags.ts';
 import { computeStats, formatStats, type TokenEncoder } from '../data/stats.ts';
 import { downloadHf, isHfSpec } from '../data/hf.ts';
 import { readDocuments } from '../data/read.ts';
@@ -85,8 +86,7 @@ export function register(program: Command): void {
     .option('--no-dedupe', 'keep exact duplicates')
     .option('-q, --quiet', 'no progress output')
     .action(async (src: string, o: HygieneFlags & { count: string }) => {
-      const n = Number(o.count);
-      if (!Number.isInteger(n) || n < 0) throw new UserError(`--count: expected a whole number, got ${JSON.stringify(o.count)}`);
+      const n = parseNumber('--count', o.count, { int: true, min: 0 });
       if (n === 0) return;
       let i = 0;
       for await (const story of readDocuments(src, hygieneOptions(o))) {

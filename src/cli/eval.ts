@@ -4,25 +4,12 @@ import { existsSync, statSync } from 'node:fs';
 import type { ProviderName } from '../llm/index.ts';
 import { GPT_EVAL_DEFAULTS, runGptEval, type JudgeConfig } from '../eval/gpt-eval.ts';
 import { runInstructEval } from '../eval/instruct.ts';
-import { compareReports } from '../eval/compare.ts';
+import { compareMetricsReports, compareReports, isMetricsReport } from '../eval/compare.ts';
 import { METRICS_DEFAULTS, runMetrics } from '../eval/metrics.ts';
 import { DIMENSIONS } from '../eval/grades.ts';
-import type { BackendKind } from '../train/backend-choice.ts';
+import { HUB_BEGINNINGS } from '../eval/prompts.ts';
 import { UserError } from '../util/errors.ts';
-
-function num(flag: string, v: string | undefined, fallback: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max)) {
-    const range = opts.min !== undefined || opts.max !== undefined ? ` in [${opts.min ?? '-∞'}, ${opts.max ?? '∞'}]` : '';
-    throw new UserError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'}${range}, got "${v}"`);
-  }
-  return x;
-}
-
-function optNum(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
-  return v === undefined ? undefined : num(flag, v, 0, opts);
-}
+import { BACKEND_KINDS, num, parseBackendKind } from './_flags.ts';
 
 type Opts = Record<string, string | boolean | string[] | undefined>;
 
@@ -49,13 +36,13 @@ function judgeConfig(o: Opts): JudgeConfig {
     provider: o.judgeProvider as ProviderName,
     baseURL: o.judgeBaseUrl as string | undefined,
     model: o.judgeModel as string,
-    temperature: num('--judge-temperature', o.judgeTemperature as string | undefined, d.temperature, { min: 0, max: 2 }),
+    temperature: (num('--judge-temperature', o.judgeTemperature as string | undefined, { min: 0, max: 2 }) ?? d.temperature),
     json: Boolean(o.judgeJson),
-    concurrency: num('--concurrency', o.concurrency as string | undefined, d.concurrency, { int: true, min: 1 }),
-    rpm: optNum('--rpm', o.rpm as string | undefined, { min: 1 }),
-    tpm: optNum('--tpm', o.tpm as string | undefined, { min: 1 }),
+    concurrency: (num('--concurrency', o.concurrency as string | undefined, { int: true, min: 1 }) ?? d.concurrency),
+    rpm: num('--rpm', o.rpm as string | undefined, { min: 1 }),
+    tpm: num('--tpm', o.tpm as string | undefined, { min: 1 }),
     maxRetries: d.maxRetries,
-    parseRetries: num('--parse-retries', o.parseRetries as string | undefined, d.parseRetries, { int: true, min: 0 }),
+    parseRetries: (num('--parse-retries', o.parseRetries as string | undefined, { int: true, min: 0 }) ?? d.parseRetries),
     timeoutMs: d.timeoutMs,
     cache: o.cache as string | undefined,
     pricesFile: o.prices as string | undefined,
@@ -78,7 +65,7 @@ function out(o: Opts): string {
 
 function engineOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--backend <kind>', 'compute backend for the models (default auto: WASM when it loads, else the reference; recorded in report.json, and completions are regenerated when it changes)').choices(['auto', 'wasm', 'ref']))
+    .addOption(new Option('--backend <kind>', 'compute backend for the models (default auto: WASM when it loads, else the reference; recorded in report.json, and completions are regenerated when it changes)').choices([...BACKEND_KINDS]))
     .option('--threads <n>', 'WASM worker threads (0 = all cores)')
     .option('--quiet', 'no progress output');
 }
@@ -94,7 +81,7 @@ export function register(program: Command): void {
         .description("the paper's GPT-Eval: complete story beginnings, grade them with an LLM judge (grammar, creativity, consistency, plot, age group)")
         .option('--run <run-dir...>', 'run directories to evaluate (several = side-by-side comparison)')
         .option('--checkpoints', 'also evaluate every checkpoint of each run (score vs training step)')
-        .option('--beginnings <file>', `story beginnings, YAML or JSON (default ${GPT_EVAL_DEFAULTS.beginnings})`)
+        .option('--beginnings <file>', `story beginnings, YAML or JSON (default ${GPT_EVAL_DEFAULTS.beginnings}: the paper's 44, shipped with the package; "${HUB_BEGINNINGS}" downloads the hub copy)`)
         .option('--limit <n>', 'use only the first n beginnings')
         .option('--completions <n>', `completions per beginning (default ${GPT_EVAL_DEFAULTS.sampling.completions})`)
         .option('--temperature <t>', `sampling temperature (default ${GPT_EVAL_DEFAULTS.sampling.temperature})`)
@@ -113,18 +100,18 @@ export function register(program: Command): void {
           runs: runs(o),
           checkpoints: Boolean(o.checkpoints),
           beginnings: (o.beginnings as string | undefined) ?? d.beginnings,
-          limit: o.limit === undefined ? null : num('--limit', o.limit as string, 0, { int: true, min: 1 }),
+          limit: o.limit === undefined ? null : (num('--limit', o.limit as string, { int: true, min: 1 }) ?? 0),
           sampling: {
-            completions: num('--completions', o.completions as string | undefined, d.sampling.completions, { int: true, min: 1 }),
-            temperature: num('--temperature', o.temperature as string | undefined, d.sampling.temperature, { min: 0 }),
-            topK: num('--top-k', o.topK as string | undefined, d.sampling.topK, { int: true, min: 0 }),
-            topP: num('--top-p', o.topP as string | undefined, d.sampling.topP, { min: 0, max: 1 }),
-            maxTokens: num('--max-tokens', o.maxTokens as string | undefined, d.sampling.maxTokens, { int: true, min: 1 }),
-            seed: num('--seed', o.seed as string | undefined, d.sampling.seed, { int: true }),
+            completions: (num('--completions', o.completions as string | undefined, { int: true, min: 1 }) ?? d.sampling.completions),
+            temperature: (num('--temperature', o.temperature as string | undefined, { min: 0 }) ?? d.sampling.temperature),
+            topK: (num('--top-k', o.topK as string | undefined, { int: true, min: 0 }) ?? d.sampling.topK),
+            topP: (num('--top-p', o.topP as string | undefined, { min: 0, max: 1 }) ?? d.sampling.topP),
+            maxTokens: (num('--max-tokens', o.maxTokens as string | undefined, { int: true, min: 1 }) ?? d.sampling.maxTokens),
+            seed: (num('--seed', o.seed as string | undefined, { int: true }) ?? d.sampling.seed),
           },
           judge: judgeConfig(o),
-          backend: ((o.backend as string | undefined) ?? d.backend) as BackendKind,
-          threads: num('--threads', o.threads as string | undefined, d.threads, { int: true, min: 0 }),
+          backend: parseBackendKind(o.backend as string | undefined, d.backend),
+          threads: (num('--threads', o.threads as string | undefined, { int: true, min: 0 }) ?? d.threads),
           out: out(o),
         },
         { quiet: Boolean(o.quiet) },
@@ -147,7 +134,7 @@ export function register(program: Command): void {
       .option('--train <src>', 'training stories for the memorization check (an n-gram index is built once and cached)')
       .option('--max-docs <n>', 'use at most n held-out stories')
       .option('--score-tokens <n>', 'score at most n tokens per model')
-      .option('--window <n>', 'context window for loss and rank (default: the model maximum)')
+      .option('--window <n>', 'context window for loss and rank (default: the context the model was trained at, from its train_config.json; the model maximum for imported models)')
       .option('--batch <n>', 'windows per forward pass (default 8)')
       .option('--no-generate', 'skip generation (no distinct-n, vocabulary or memorization)')
       .option('--samples <n>', `completions to generate (default ${METRICS_DEFAULTS.samples}; prompts = first sentence of held-out stories)`)
@@ -170,30 +157,30 @@ export function register(program: Command): void {
           checkpoints: Boolean(o.checkpoints),
           data: o.data as string,
           train: (o.train as string | undefined) ?? null,
-          maxDocs: o.maxDocs === undefined ? null : num('--max-docs', o.maxDocs as string, 0, { int: true, min: 1 }),
-          maxTokens: o.scoreTokens === undefined ? null : num('--score-tokens', o.scoreTokens as string, 0, { int: true, min: 1 }),
-          window: o.window === undefined ? null : num('--window', o.window as string, 0, { int: true, min: 1 }),
-          batch: num('--batch', o.batch as string | undefined, d.batch, { int: true, min: 1 }),
+          maxDocs: o.maxDocs === undefined ? null : (num('--max-docs', o.maxDocs as string, { int: true, min: 1 }) ?? 0),
+          maxTokens: o.scoreTokens === undefined ? null : (num('--score-tokens', o.scoreTokens as string, { int: true, min: 1 }) ?? 0),
+          window: o.window === undefined ? null : (num('--window', o.window as string, { int: true, min: 1 }) ?? 0),
+          batch: (num('--batch', o.batch as string | undefined, { int: true, min: 1 }) ?? d.batch),
           generate: o.generate !== false,
           beginnings: (o.beginnings as string | undefined) ?? null,
-          samples: num('--samples', o.samples as string | undefined, d.samples, { int: true, min: 1 }),
+          samples: (num('--samples', o.samples as string | undefined, { int: true, min: 1 }) ?? d.samples),
           sampling: {
             ...d.sampling,
-            temperature: num('--temperature', o.temperature as string | undefined, d.sampling.temperature, { min: 0 }),
-            maxTokens: num('--gen-tokens', o.genTokens as string | undefined, d.sampling.maxTokens, { int: true, min: 1 }),
-            seed: num('--seed', o.seed as string | undefined, d.sampling.seed, { int: true }),
+            temperature: (num('--temperature', o.temperature as string | undefined, { min: 0 }) ?? d.sampling.temperature),
+            maxTokens: (num('--gen-tokens', o.genTokens as string | undefined, { int: true, min: 1 }) ?? d.sampling.maxTokens),
+            seed: (num('--seed', o.seed as string | undefined, { int: true }) ?? d.sampling.seed),
           },
           vocabFile: (o.vocab as string | undefined) ?? null,
-          index: { ...d.index, sample: num('--index-sample', o.indexSample as string | undefined, d.index.sample, { int: true, min: 1 }) },
-          candidates: num('--candidates', o.candidates as string | undefined, d.candidates, { int: true, min: 1 }),
-          backend: ((o.backend as string | undefined) ?? d.backend) as BackendKind,
-          threads: num('--threads', o.threads as string | undefined, d.threads, { int: true, min: 0 }),
+          index: { ...d.index, sample: (num('--index-sample', o.indexSample as string | undefined, { int: true, min: 1 }) ?? d.index.sample) },
+          candidates: (num('--candidates', o.candidates as string | undefined, { int: true, min: 1 }) ?? d.candidates),
+          backend: parseBackendKind(o.backend as string | undefined, d.backend),
+          threads: (num('--threads', o.threads as string | undefined, { int: true, min: 0 }) ?? d.threads),
           out: out(o),
         },
         { quiet: Boolean(o.quiet) },
       );
       for (const m of r.models) {
-        let line = `${m.id}: loss ${m.lm.loss.toFixed(4)} ppl ${m.lm.perplexity.toFixed(2)} guess-rank mean ${m.lm.rank.mean.toFixed(2)} median ${m.lm.rank.median}`;
+        let line = `${m.id}: loss ${m.lm.loss.toFixed(4)} ppl ${m.lm.perplexity.toFixed(2)} (nats/token) bits/byte ${m.lm.bitsPerByte?.toFixed(4) ?? '–'} window ${m.window.used} guess-rank mean ${m.lm.rank.mean.toFixed(2)} median ${m.lm.rank.median}`;
         if (m.generation) line += `; distinct-2 ${m.generation.distinct[2].toFixed(3)} OOV ${(m.generation.vocab.oovShare * 100).toFixed(1)}%`;
         if (m.memorization) line += `; Rouge-4 mean ${m.memorization.rouge[4].mean.toFixed(3)} max ${m.memorization.rouge[4].max.toFixed(3)}`;
         process.stdout.write(line + '\n');
@@ -202,11 +189,20 @@ export function register(program: Command): void {
     });
 
   ev.command('compare')
-    .description('put the models of several `eval gpt` reports side by side (checks they used the same judge, beginnings and sampling)')
-    .argument('<reports...>', 'report.json files or eval gpt output directories')
+    .description('put the models of several `eval gpt` reports (or several `eval metrics` reports: loss and bits per byte) side by side (checks they were measured the same way)')
+    .argument('<reports...>', 'report.json files or eval output directories (all gpt or all metrics)')
     .option('--out <dir>', 'output directory')
     .option('--strict', 'fail when the reports were not measured the same way (default: warn and list the differences)')
     .action((paths: string[], o: Opts) => {
+      const metrics = paths.map(isMetricsReport);
+      if (metrics.some((m) => m !== metrics[0])) throw new UserError('eval compare: give reports of one kind (all `eval gpt` or all `eval metrics`)');
+      if (metrics[0]) {
+        const { report, issues } = compareMetricsReports(paths, out(o), Boolean(o.strict));
+        for (const i of issues) process.stderr.write(`warning: ${i}\n`);
+        for (const m of report.models) process.stdout.write(`${m.id}: loss ${m.lm.loss.toFixed(4)} nats/token, ${m.lm.bitsPerByte?.toFixed(4) ?? '–'} bits/byte (window ${m.window?.used ?? m.lm.window}, ${m.params.toLocaleString('en-US')} params)\n`);
+        process.stdout.write(`compared ${report.models.length} models from ${paths.length} reports; wrote ${out(o)}/report.json and report.html\n`);
+        return;
+      }
       const { report, issues } = compareReports(paths, out(o), Boolean(o.strict));
       for (const i of issues) process.stderr.write(`warning: ${i}\n`);
       process.stdout.write(`compared ${report.models.length} models from ${paths.length} reports; wrote ${out(o)}/report.json and report.html\n`);
@@ -230,17 +226,17 @@ export function register(program: Command): void {
       {
         runs: runs(o),
         prompts: (o.prompts as string | undefined) ?? null,
-        count: num('--count', o.count as string | undefined, 50, { int: true, min: 1 }),
+        count: (num('--count', o.count as string | undefined, { int: true, min: 1 }) ?? 50),
         sampling: {
-          temperature: num('--temperature', o.temperature as string | undefined, 1, { min: 0 }),
+          temperature: (num('--temperature', o.temperature as string | undefined, { min: 0 }) ?? 1),
           topK: 0,
           topP: 1,
-          maxTokens: num('--max-tokens', o.maxTokens as string | undefined, 400, { int: true, min: 1 }),
-          seed: num('--seed', o.seed as string | undefined, 1, { int: true }),
+          maxTokens: (num('--max-tokens', o.maxTokens as string | undefined, { int: true, min: 1 }) ?? 400),
+          seed: (num('--seed', o.seed as string | undefined, { int: true }) ?? 1),
         },
         judge: judgeConfig(o),
-        backend: ((o.backend as string | undefined) ?? 'auto') as BackendKind,
-        threads: num('--threads', o.threads as string | undefined, 0, { int: true, min: 0 }),
+        backend: parseBackendKind(o.backend as string | undefined),
+        threads: (num('--threads', o.threads as string | undefined, { int: true, min: 0 }) ?? 0),
         out: out(o),
       },
       { quiet: Boolean(o.quiet) },

@@ -9,7 +9,8 @@ import { generate, promptFor, storyRequestId } from '../synth/generate.ts';
 import { resolveTemplate } from '../synth/prompts.ts';
 import { formatReport, reportForDir } from '../synth/report.ts';
 import { wordListsFor, type Lang } from '../synth/words.ts';
-import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
+import { num } from './_flags.ts';
+import { providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
 import { checkOutputPath } from './tokenizer.ts';
 
 interface GenerateFlags extends ProviderFlags {

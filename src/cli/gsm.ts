@@ -15,11 +15,13 @@ import { renderTinyGsm } from '../gsm/tinygsm.ts';
 import { runVerifierTraining } from '../gsm/verifier-train.ts';
 import { PriceTable } from '../llm/pricing.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
-import { openBackend, type BackendKind } from '../train/backend-choice.ts';
+import { openBackend } from '../engine/open-backend.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { resolveThreads } from '../util/threads.ts';
 import { Progress } from '../util/progress.ts';
-import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
+import { num, parseBackendKind } from './_flags.ts';
+import { providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
 
 /** Reads every GSM8K record of the given files as seeds, id = `<file name>:<line>`. */
 async function readSeeds(paths: string[]): Promise<Seed[]> {
@@ -57,7 +59,8 @@ function sandboxFlags(cmd: Command): Command {
 function sandboxOptions(f: { timeoutMs?: string; workers?: string; memoryMb?: string }) {
   return {
     timeoutMs: num('--timeout-ms', f.timeoutMs, { int: true, min: 1 }),
-    workers: num('--workers', f.workers, { int: true, min: 1 }),
+    // each worker holds a Pyodide (~120 MB): never more than the cores
+    workers: f.workers === undefined ? undefined : resolveThreads(num('--workers', f.workers, { int: true, min: 1 })!, '--workers', (l) => console.error(l)),
     memoryLimitMb: num('--memory-mb', f.memoryMb, { int: true, min: 32 }),
   };
 }
@@ -168,12 +171,12 @@ export function register(program: Command): void {
     if (!f.in) throw new UserError('--in <jsonl> is required');
     const pool = await SandboxPool.create(sandboxOptions(f));
     const counts: Record<string, number> = {};
+    let i = 0;
+    const window: Array<Promise<string>> = [];
+    const flush = async (limit: number) => {
+      while (window.length > limit) console.log(await window.shift()!);
+    };
     try {
-      let i = 0;
-      const window: Array<Promise<string>> = [];
-      const flush = async (limit: number) => {
-        while (window.length > limit) console.log(await window.shift()!);
-      };
       for await (const rec of readRecords(inputFiles(f.in))) {
         const n = ++i;
         const rp = recordProgram(rec);
@@ -193,6 +196,11 @@ export function register(program: Command): void {
       }
       await flush(0);
       if (i === 0) throw new UserError(`--in ${f.in}: no records (expected JSONL of {question, code} or {question, program})`);
+    } catch (e) {
+      // A broken input line: the records before it still ran, so print them, then report the parse error itself
+      // (closing the pool with programs in flight would reject them and hide it behind "sandbox pool closed").
+      await flush(0).catch(() => undefined);
+      throw e;
     } finally {
       await pool.close();
     }
@@ -220,7 +228,7 @@ export function register(program: Command): void {
     if (!f.run) throw new UserError('--run <dir> is required');
     if (!f.data) throw new UserError('--data <gsm8k test jsonl> is required');
     if (!f.out) throw new UserError('--out <dir> is required');
-    const backend = await openBackend((f.backend ?? 'auto') as BackendKind, num('--threads', f.threads, { int: true }) ?? 1, (l) => console.error(l));
+    const backend = await openBackend(parseBackendKind(f.backend), num('--threads', f.threads, { int: true }) ?? 1, (l) => console.error(l));
     const s = await evalGsm({
       run: f.run, data: f.data, out: f.out, backend, samples: num('--samples', f.samples, { int: true, min: 1 }), temperature: num('--temperature', f.temperature),
       topP: num('--top-p', f.topP), maxTokens: num('--max-tokens', f.maxTokens, { int: true, min: 1 }), verifier: f.verifier, limit: num('--limit', f.limit, { int: true, min: 1 }),
@@ -255,7 +263,7 @@ export function register(program: Command): void {
     if (!f.run) throw new UserError('--run <generator run> is required');
     if (!f.data && !f.samplesFile) throw new UserError('--data <gsm8k train jsonl> is required');
     if (!f.out) throw new UserError('--out <dir> is required');
-    const backend = await openBackend((f.backend ?? 'auto') as BackendKind, num('--threads', f.threads, { int: true }) ?? 0, (l) => console.error(l));
+    const backend = await openBackend(parseBackendKind(f.backend), num('--threads', f.threads, { int: true }) ?? 0, (l) => console.error(l));
     const r = await runVerifierTraining({
       run: f.run, data: f.data ?? '', out: f.out, backend, samples: num('--samples', f.samples, { int: true, min: 1 }), limit: num('--limit', f.limit, { int: true, min: 1 }),
       temperature: num('--temperature', f.temperature), maxTokens: num('--max-tokens', f.maxTokens, { int: true, min: 1 }), samplesFile: f.samplesFile,

@@ -2,29 +2,16 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { type AttentionReport, type NeuronReport, inspectAttention, inspectNeurons, saveInspectReport } from '../inspect/index.ts';
-import { type BackendKind, openBackend } from '../train/backend-choice.ts';
+import { openBackend } from '../engine/open-backend.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
-
-function int(v: string | undefined, flag: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  // Number('') is 0: a blank value (or an empty item of a comma list) is refused, not read as 0
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer >= ${min}, got '${v}'`);
-  return n;
-}
+import { num, parseBackendKind } from './_flags.ts';
 
 /** --out: refused before any work when it names a directory (the report is one JSON file). */
 function outFile(o: Record<string, string | boolean | undefined>): string | null {
   const out = (o.out as string | undefined) ?? null;
   if (out !== null && o.save !== false && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out}: is a directory (expected a file path for the JSON report)`);
   return out;
-}
-
-function backendKind(v: string | undefined): BackendKind {
-  const k = v ?? 'auto';
-  if (k !== 'auto' && k !== 'wasm' && k !== 'ref') throw new UserError(`--backend: expected auto, wasm or ref, got '${k}'`);
-  return k;
 }
 
 function pad(s: string | number, n: number): string {
@@ -74,7 +61,8 @@ export function register(program: Command): void {
   inspect
     .command('attention')
     .description('attention maps for a text and per-head statistics + labels over a corpus sample')
-    .requiredOption('--run <run>', 'a run directory, its best/ or checkpoints/step-N')
+    .requiredOption('--run <run>', 'a run directory (or best/, checkpoints/step-N), a Hugging Face model folder, hf:<owner>/<repo>, a llama2.c .bin or a .gguf')
+    .option('--tokenizer <file>', "replace the model's tokenizer (tokenizer.json, vocab.json + merges.txt folder, llama2.c tokenizer.bin)")
     .option('--text <s>', 'a text: its attention maps (and statistics, without --data)')
     .option('--data <src>', 'statistics over this source (file, dir, hf:..., builtin:mini)')
     .option('--docs <n>', 'texts of --data to use (default 200)')
@@ -86,14 +74,15 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  tinystories inspect attention --run runs/1M --data builtin:mini --docs 100\n  tinystories inspect attention --run runs/1M --text "Lily saw a cat. Lily smiled." --json')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const out = outFile(o);
-      const backend = await openBackend(backendKind(o.backend as string | undefined), 0, (l) => process.stderr.write(l + '\n'));
+      const backend = await openBackend(parseBackendKind(o.backend as string | undefined), 0, (l) => process.stderr.write(l + '\n'));
       try {
         const r = await inspectAttention(backend, {
           run: o.run as string,
+          tokenizer: (o.tokenizer as string | undefined) ?? null,
           text: (o.text as string | undefined) ?? null,
           data: (o.data as string | undefined) ?? null,
-          docs: int(o.docs as string | undefined, '--docs'),
-          maxTokens: int(o.maxTokens as string | undefined, '--max-tokens', 2),
+          docs: num('--docs', o.docs as string | undefined, { int: true, min: 1 }),
+          maxTokens: num('--max-tokens', o.maxTokens as string | undefined, { int: true, min: 2 }),
         });
         if (o.save !== false) process.stderr.write(`wrote ${await saveInspectReport(o.run as string, 'attention', r, out)}\n`);
         process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatHeads(r) + '\n');
@@ -104,7 +93,8 @@ export function register(program: Command): void {
   inspect
     .command('neurons')
     .description('top-k activating tokens (with context) of every MLP neuron over a corpus, word classes, consistency ranking')
-    .requiredOption('--run <run>', 'a run directory, its best/ or checkpoints/step-N')
+    .requiredOption('--run <run>', 'a run directory (or best/, checkpoints/step-N), a Hugging Face model folder, hf:<owner>/<repo>, a llama2.c .bin or a .gguf')
+    .option('--tokenizer <file>', "replace the model's tokenizer (tokenizer.json, vocab.json + merges.txt folder, llama2.c tokenizer.bin)")
     .requiredOption('--data <src>', 'the corpus to stream (file, dir, hf:..., builtin:mini)')
     .option('--layer <L>', 'only this layer (repeatable as a comma list: 0,3)')
     .option('--top <k>', 'activations kept per neuron (default 20)')
@@ -118,18 +108,19 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  tinystories inspect neurons --run runs/1M --data builtin:mini --top 20\n  tinystories inspect neurons --run runs/8M --data hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-valid.txt --layer 3 --max-tokens 1000000')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const out = outFile(o);
-      const layers = o.layer === undefined ? undefined : [...new Set(String(o.layer).split(',').map((s) => int(s.trim(), '--layer', 0)!))];
-      const backend = await openBackend(backendKind(o.backend as string | undefined), int(o.threads as string | undefined, '--threads', 0) ?? 0, (l) => process.stderr.write(l + '\n'));
-      const maxTokens = int(o.maxTokens as string | undefined, '--max-tokens');
+      const layers = o.layer === undefined ? undefined : [...new Set(String(o.layer).split(',').map((s) => num('--layer', s.trim(), { int: true, min: 0 })!))];
+      const backend = await openBackend(parseBackendKind(o.backend as string | undefined), num('--threads', o.threads as string | undefined, { int: true, min: 0 }) ?? 0, (l) => process.stderr.write(l + '\n'));
+      const maxTokens = num('--max-tokens', o.maxTokens as string | undefined, { int: true, min: 1 });
       const progress = new Progress({ total: maxTokens, label: 'neurons', unit: 'tok' });
       try {
         const r = await inspectNeurons(backend, {
           run: o.run as string,
+          tokenizer: (o.tokenizer as string | undefined) ?? null,
           data: o.data as string,
           layers,
-          topK: int(o.top as string | undefined, '--top'),
+          topK: num('--top', o.top as string | undefined, { int: true, min: 1 }),
           maxTokens,
-          seqLen: int(o.seqLen as string | undefined, '--seq-len', 2),
+          seqLen: num('--seq-len', o.seqLen as string | undefined, { int: true, min: 2 }),
           onProgress: (n) => progress.update(n),
         });
         progress.done();

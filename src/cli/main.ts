@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { commands } from './commands.ts';
+import { fetchRunSources } from './_model-source.ts';
 
 const program = new Command();
 program
@@ -13,6 +14,8 @@ program
   .exitOverride();
 
 for (const register of commands) register(program);
+// --run hf:<owner>/<repo>: download the model before any command loads it
+program.hook('preAction', fetchRunSources);
 
 function verbose(): boolean {
   return process.argv.includes('--verbose');

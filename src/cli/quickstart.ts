@@ -8,8 +8,11 @@ import { presetConfig } from '../engine/config.ts';
 import { downloadHf, hfCachePath, parseHfSpec } from '../data/hf.ts';
 import { generateText } from '../sample/generate.ts';
 import { loadRunModel } from '../sample/load.ts';
-import { openBackend } from '../train/backend-choice.ts';
-import { parseFlagValue, parseFlags, resolveSettings } from '../train/settings.ts';
+import { openBackend } from '../engine/open-backend.ts';
+import { parseFlagValue, parseFlags, resolveSettings } from '../train/configurator.ts';
+import type { TrainSettings } from '../train/settings.ts';
+import { describeRecipe, recipeSettingsFor } from '../train/recipe.ts';
+import { hasTrainConfig } from '../train/run-config.ts';
 import { train } from '../train/trainer.ts';
 import { UserError } from '../util/errors.ts';
 import { formatSeconds } from '../util/progress.ts';
@@ -20,18 +23,20 @@ export const TINYSTORIES_VALID = 'hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-v
 export const QuickstartSettingsSchema = z.strictObject({
   /** Training time in minutes (the tokenizer and data preparation come on top, usually seconds). */
   minutes: z.number().positive().default(3),
-  /** Data source; null = the TinyStories V2 validation file from the hub, or builtin:mini when offline. */
+  /** Data source; null = the TinyStories V2 validation file from the hub, or builtin:tinystories (embedded) when offline. */
   data: z.string().nullable().default(null),
   /** Run directory (default runs/quickstart-<date>). */
   out: z.string().nullable().default(null),
-  preset: z.string().default('1M'),
-  vocabSize: z.number().int().min(257).default(2048),
-  seqLen: z.number().int().positive().default(128),
-  batchSize: z.number().int().positive().default(16),
-  lr: z.number().positive().default(3e-3),
+  /** A named model preset; null = the compute-aware recipe for --minutes (src/train/recipe.ts). */
+  preset: z.string().nullable().default(null),
+  /** Null = the recipe's value (or, with --preset, the preset defaults below). */
+  vocabSize: z.number().int().min(257).nullable().default(null),
+  seqLen: z.number().int().positive().nullable().default(null),
+  batchSize: z.number().int().positive().nullable().default(null),
+  lr: z.number().positive().nullable().default(null),
   /** Seconds to wait for the hub to start sending before falling back to the embedded corpus. */
   downloadTimeout: z.number().positive().default(15),
-  backend: z.enum(['auto', 'wasm', 'ref']).default('auto'),
+  backend: z.enum(['auto', 'wasm', 'ref', 'webgpu']).default('auto'),
   seed: z.number().int().default(1337),
 });
 export type QuickstartSettings = z.infer<typeof QuickstartSettingsSchema>;
@@ -69,61 +74,77 @@ async function tryDownload(spec: string, timeoutS: number, say: (l: string) => v
   }
 }
 
+/** The three stories' prompts and sampling (the quickstart test regenerates them from the run to check the output). */
+export const STORY_PROMPTS = ['Once upon a time', 'Tom and his dog', 'Lily wanted to'];
+export const STORY_SAMPLING = { temperature: 0.8, topP: 0.95, maxTokens: 150 };
+
 /** Runs the quickstart; returns the run directory. */
 export async function runQuickstart(s: QuickstartSettings): Promise<string> {
   const say = (l: string) => process.stderr.write(l + '\n');
   const t0 = performance.now();
   // Settings that need no data are checked before the download and the tokenizer.
-  try {
-    presetConfig(s.preset);
-  } catch (e) {
-    throw e instanceof UserError ? new UserError(`--preset: ${e.message}`) : e;
+  let model: Partial<TrainSettings>;
+  const given = { minutes: s.minutes, vocabSize: s.vocabSize ?? undefined, seqLen: s.seqLen ?? undefined, batchSize: s.batchSize ?? undefined, lr: s.lr ?? undefined };
+  if (s.preset === null) {
+    const r = recipeSettingsFor(given)!;
+    model = { ...given, ...r.settings };
+    say(`recipe for ${s.minutes} min: ${describeRecipe(r.entry.recipe)}\n  why: ${r.why}`);
+  } else {
+    try {
+      presetConfig(s.preset);
+    } catch (e) {
+      throw e instanceof UserError ? new UserError(`--preset: ${e.message}`) : e;
+    }
+    // a named preset keeps the quickstart's earlier settings
+    model = { preset: s.preset, vocabSize: s.vocabSize ?? 2048, seqLen: s.seqLen ?? 128, batchSize: s.batchSize ?? 16, lr: s.lr ?? 3e-3, warmupSteps: 30 };
   }
-  if (s.out && existsSync(join(s.out, 'train_config.json'))) throw new UserError(`--out: ${s.out} already holds a run; continue it with tinystories train --resume ${s.out}, or choose another --out`);
+  if (s.out && hasTrainConfig(s.out)) throw new UserError(`--out: ${s.out} already holds a run; continue it with tinystories train --resume ${s.out}, or choose another --out`);
   say(`tinystories quickstart: a tiny story model trained on this CPU for ${s.minutes} min`);
   let data = s.data;
   if (!data) {
     const path = await tryDownload(TINYSTORIES_VALID, s.downloadTimeout, say);
     if (path) data = TINYSTORIES_VALID;
     else {
-      data = 'builtin:mini';
-      say('offline: using the small embedded story corpus (builtin:mini) instead; the stories will be rougher');
+      data = 'builtin:tinystories';
+      say('offline: using the embedded TinyStories sample instead (builtin:tinystories: 4,043 stories, CDLA-Sharing-1.0)');
     }
   }
   const result = await train(
     {
-      preset: s.preset,
+      ...model,
       data,
       out: s.out,
-      vocabSize: s.vocabSize,
-      seqLen: s.seqLen,
-      batchSize: s.batchSize,
-      lr: s.lr,
       minutes: s.minutes,
       backend: s.backend,
       seed: s.seed,
       valEvery: 50,
       sampleEvery: 0,
       checkpointEvery: 100,
-      warmupSteps: 30,
     },
     { handleSignals: true, printConfig: false },
   );
-  say(`\nval loss ${result.valLoss?.toFixed(3) ?? '?'} after ${result.step} steps (${Math.round(result.tokensPerSecond)} tokens/s on ${result.backend}). Three stories:\n`);
+  // The stories come from the best checkpoint (lowest validation loss), not the last weights, which may have
+  // started to overfit.
+  const best = join(result.runDir, 'best');
+  const from = result.bestValLoss !== null && existsSync(join(best, 'model.safetensors')) ? best : result.runDir;
+  const bpb = (x: number | null) => (x === null ? '' : ` = ${x.toFixed(3)} bits/byte`);
+  const stopped = result.reason === 'stalled' ? ', stopped early as val loss stopped improving' : '';
+  if (from === best) say(`\nbest val loss ${result.bestValLoss!.toFixed(3)} nats/token${bpb(result.bestValBpb)} at step ${result.bestStep} of ${result.step}${stopped} (${Math.round(result.tokensPerSecond)} tokens/s on ${result.backend}). Three stories from that checkpoint (best/):\n`);
+  else say(`\nval loss ${result.valLoss?.toFixed(3) ?? '?'}${bpb(result.valBpb)} after ${result.step} steps (${Math.round(result.tokensPerSecond)} tokens/s on ${result.backend}). Three stories:\n`);
   const backend = await openBackend('ref', 1);
   try {
-    const { model, tokenizer } = loadRunModel(result.runDir, backend);
+    const { model, tokenizer } = loadRunModel(from, backend);
     const rng = new Rng(s.seed);
-    for (const prompt of ['Once upon a time', 'Tom and his dog', 'Lily wanted to']) {
+    for (const prompt of STORY_PROMPTS) {
       process.stdout.write(prompt);
-      const text = await generateText(model, tokenizer, prompt, { temperature: 0.8, topP: 0.95, maxTokens: 150, rng });
+      const text = await generateText(model, tokenizer, prompt, { ...STORY_SAMPLING, rng });
       process.stdout.write(text.trimEnd() + '\n\n');
     }
   } finally {
     backend.dispose();
   }
   say(`run: ${result.runDir}  (${formatSeconds((performance.now() - t0) / 1000)} in all)`);
-  say(`more stories: tinystories sample --run ${result.runDir} --num 3`);
+  say(`more stories: tinystories sample --run ${from} --num 3`);
   say(`train longer: tinystories train --resume ${result.runDir} --minutes 30`);
   return result.runDir;
 }

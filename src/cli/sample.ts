@@ -1,14 +1,15 @@
 // `tinystories sample`: stream stories from a trained run (prompt from an argument or stdin).
 import type { Command } from 'commander';
 import { SAMPLE_DEFAULTS, type SampleSettings, SampleSettingsSchema } from '../sample/config.ts';
-import { generate } from '../sample/generate.ts';
+import { generate, promptFit } from '../sample/generate.ts';
+import { fetchModelSource } from '../interop/resolve.ts';
 import { loadRunModel } from '../sample/load.ts';
-import { openBackend } from '../train/backend-choice.ts';
-import { parseFlagValue, parseFlags, resolveSettings } from '../train/settings.ts';
+import { openBackend } from '../engine/open-backend.ts';
+import { parseFlagValue, parseFlags, resolveSettings } from '../train/configurator.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 
-const NAMED = ['run', 'prompt', 'temperature', 'topK', 'topP', 'maxTokens', 'seed', 'num'] as const;
+const NAMED = ['run', 'tokenizer', 'prompt', 'temperature', 'topK', 'topP', 'maxTokens', 'seed', 'num'] as const;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -22,7 +23,9 @@ export async function runSample(s: SampleSettings, out: { write(s: string): unkn
   const prompt = s.prompt ?? (process.stdin.isTTY ? '' : await readStdin());
   const backend = await openBackend(s.backend, s.threads, (l) => process.stderr.write(l + '\n'));
   try {
-    const { model, tokenizer } = loadRunModel(s.run, backend);
+    const { model, tokenizer } = loadRunModel(await fetchModelSource(s.run), backend, { tokenizer: s.tokenizer ?? undefined });
+    const fit = promptFit(model, tokenizer, prompt);
+    if (fit.tokens > fit.window) process.stderr.write(`sample: the prompt is ${fit.tokens} tokens but the model's context window is ${fit.window}: only the last ${fit.window} tokens of it are used\n`);
     const seed = s.seed ?? Math.floor(Math.random() * 2 ** 31);
     const rng = new Rng(seed);
     const abort = new AbortController();
@@ -60,7 +63,8 @@ export function register(program: Command): void {
     .command('sample')
     .description('generate stories from a trained run (streams to stdout; stops at <|endoftext|>)')
     .argument('[prompt]', 'prompt text (or --prompt, or piped on stdin)')
-    .option('--run <run-dir>', 'a run directory, its best/ or checkpoints/step-N, or a Hugging Face model folder')
+    .option('--run <model>', 'a run directory (or best/, checkpoints/step-N), a Hugging Face model folder, hf:<owner>/<repo>[@rev], a llama2.c .bin or a .gguf')
+    .option('--tokenizer <file>', "replace the model's tokenizer: tokenizer.json, a vocab.json + merges.txt folder, or a llama2.c tokenizer.bin")
     .option('--prompt <s>', 'prompt text')
     .option('--temperature <t>', `0 = greedy (default ${SAMPLE_DEFAULTS.temperature})`)
     .option('--top-k <k>', `keep the k most likely tokens, 0 = off (default ${SAMPLE_DEFAULTS.topK})`)
@@ -72,7 +76,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'a JSON file of settings')
     .allowUnknownOption()
     .allowExcessArguments()
-    .addHelpText('after', `\nOther settings as --key=value: --repetition-penalty=1.1 --backend=ref|wasm|auto --threads=N\n\nExamples:\n  tinystories sample --run runs/1M --prompt "Once upon a time" --num 3\n  echo "Tom and Lily" | tinystories sample --run runs/1M/best --temperature 0 --json`)
+    .addHelpText('after', `\nOther settings as --key=value: --repetition-penalty=R (default ${SAMPLE_DEFAULTS.repetitionPenalty} = off; e.g. 1.1) --backend=ref|wasm|auto --threads=N\n\nExamples:\n  tinystories sample --run runs/1M --prompt "Once upon a time" --num 3\n  tinystories sample --run hf:roneneldan/TinyStories-1M --prompt "" --temperature 0\n  tinystories sample --run stories260K.bin --tokenizer tok512.bin --prompt ""\n  echo "Tom and Lily" | tinystories sample --run runs/1M/best --temperature 0 --json`)
     .action(async (promptArg: string | undefined, opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const explicit: Record<string, unknown> = {};
       for (const key of NAMED) {

@@ -1,14 +1,8 @@
 // `tinystories tokenize`: a corpus → binary token shards (train/val) for training; resumable.
 import type { Command } from 'commander';
 import { tokenizeToShards } from '../data/shards.ts';
-import { UserError } from '../util/errors.ts';
-import { checkOutputPath, intFlag } from './tokenizer.ts';
-
-function fractionFlag(v: string): number {
-  const x = Number(v);
-  if (!(x >= 0 && x < 1) || v.trim() === '') throw new UserError(`--val-fraction must be a number in [0, 1), got ${JSON.stringify(v)}`);
-  return x;
-}
+import { intArg, numArg, threadsArg } from './_flags.ts';
+import { checkOutputPath } from './tokenizer.ts';
 
 /** Adds the `tokenize` command. */
 export function register(program: Command): void {
@@ -18,10 +12,10 @@ export function register(program: Command): void {
     .requiredOption('--data <src>', 'file, directory, hf:<owner>/<repo>/<path>, or builtin:mini')
     .requiredOption('--tokenizer <tokenizer.json>', 'tokenizer.json, top-K file, or a vocab.json + merges.txt directory')
     .requiredOption('--out <dir>', 'output directory (manifest.json + train_*.bin, val_*.bin)')
-    .option('--val-fraction <x>', 'share of stories in the validation split', fractionFlag, 0.05)
-    .option('--seed <n>', 'seed of the per-story hash that picks the split', intFlag('--seed', 0, 2 ** 31 - 1), 1337)
-    .option('--shard-tokens <n>', 'tokens per shard file', intFlag('--shard-tokens', 1, 2 ** 31 - 1), 100_000_000)
-    .option('--threads <n>', 'encoder worker threads (1 = main thread only)', intFlag('--threads', 1, 64))
+    .option('--val-fraction <x>', 'share of stories in the validation split', numArg('--val-fraction', { min: 0, below: 1 }), 0.05)
+    .option('--seed <n>', 'seed of the per-story hash that picks the split', intArg('--seed', 0, 2 ** 31 - 1), 1337)
+    .option('--shard-tokens <n>', 'tokens per shard file', intArg('--shard-tokens', 1, 2 ** 31 - 1), 100_000_000)
+    .option('--threads <n>', 'encoder worker threads (1 = main thread only)', threadsArg('--threads'))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -41,6 +35,7 @@ export function register(program: Command): void {
         quiet: o.quiet,
       });
       if (s.alreadyComplete) console.log(`${o.out}: already complete (delete it to regenerate)`);
+      if (s.replacedChars > 0) console.error(`note: ${s.replacedChars} invalid UTF-8 sequences in ${o.data} were replaced by U+FFFD`);
       const mb = s.bytesRead / 1e6;
       console.log(
         `${o.out}: train ${s.train.tokens} tokens / ${s.train.docs} stories in ${s.train.shards} shards, ` +

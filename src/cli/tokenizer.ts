@@ -8,17 +8,7 @@ import { Progress } from '../util/progress.ts';
 import { loadTokenizer } from '../tokenizer/hf-json.ts';
 import { restrictToTopK } from '../tokenizer/topk.ts';
 import { trainBpe } from '../tokenizer/train.ts';
-
-/** Parses a positive integer flag or throws a UserError naming it. */
-export function intFlag(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new UserError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-    }
-    return n;
-  };
-}
+import { intArg } from './_flags.ts';
 
 /**
  * Checks up front that an output path can be written as a file (`kind: 'file'`) or used as a directory, so a long
@@ -54,9 +44,9 @@ export function register(program: Command): void {
   tk.command('train')
     .description('train a byte-level BPE tokenizer (GPT-2 pre-tokenization, NFC, <|endoftext|>) and save tokenizer.json')
     .requiredOption('--data <src>', 'file, directory, hf:<owner>/<repo>/<path>, or builtin:mini')
-    .requiredOption('--vocab-size <n>', 'vocabulary size incl. 256 bytes and special tokens (e.g. 512, 4096, 10000)', intFlag('--vocab-size', 257, 1 << 24))
+    .requiredOption('--vocab-size <n>', 'vocabulary size incl. 256 bytes and special tokens (e.g. 512, 4096, 10000)', intArg('--vocab-size', 257, 1 << 24))
     .requiredOption('--out <tokenizer.json>', 'where to write the tokenizer')
-    .option('--min-frequency <n>', 'stop when the best pair occurs fewer times', intFlag('--min-frequency', 1), 2)
+    .option('--min-frequency <n>', 'stop when the best pair occurs fewer times', intArg('--min-frequency', 1), 2)
     .option('--special <token...>', 'special tokens', ['<|endoftext|>'])
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  tinystories tokenizer train --data builtin:mini --vocab-size 512 --out runs/tok512.json')
@@ -129,11 +119,11 @@ export function register(program: Command): void {
     .description("keep only a base tokenizer's K most frequent tokens on a corpus (the paper's GPT-Neo top 10k)")
     .requiredOption('--tokenizer <path>', 'base tokenizer (tokenizer.json or a vocab.json + merges.txt directory)')
     .requiredOption('--data <src>', 'corpus to count token frequencies on')
-    .requiredOption('--k <n>', 'vocabulary size to keep, special tokens and the fallback included', intFlag('--k', 3))
+    .requiredOption('--k <n>', 'vocabulary size to keep, special tokens and the fallback included', intArg('--k', 3))
     .requiredOption('--out <file.json>', 'where to write the restricted tokenizer')
     .option('--fallback <s>', 'text of the id that dropped tokens map to', '<|unk|>')
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nExample:\n  tinystories tokenizer topk --tokenizer /work/shared/data/tokenizer --data builtin:mini --k 10000 --out runs/neo10k.json')
+    .addHelpText('after', '\nExample:\n  tinystories tokenizer topk --tokenizer ../shared/data/tokenizer --data builtin:mini --k 10000 --out runs/neo10k.json')
     .action(async (o: { tokenizer: string; data: string; k: number; out: string; fallback: string; quiet?: boolean }) => {
       checkOutputPath('--out', o.out, 'file');
       const base = loadTokenizer(o.tokenizer);

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { formatReport, reportForDir } from '../synth/report.ts';
 import { translate } from '../synth/translate.ts';
-import { num, providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
+import { num } from './_flags.ts';
+import { providerOptions, providerSetup, type ProviderFlags } from './_provider-options.ts';
 import { checkOutputPath } from './tokenizer.ts';
 
 interface TranslateFlags extends ProviderFlags {

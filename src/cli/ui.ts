@@ -1,8 +1,8 @@
 // `tinystories ui`: the local dashboard over a runs directory (runs, samples, playground, game, evals, inspect, data).
 import type { Command } from 'commander';
 import { startServer } from '../server/http.ts';
-import { type BackendKind, openBackend } from '../train/backend-choice.ts';
-import { UserError } from '../util/errors.ts';
+import { openBackend } from '../engine/open-backend.ts';
+import { parseBackendKind, parseNumber } from './_flags.ts';
 
 export function register(program: Command): void {
   program
@@ -15,12 +15,9 @@ export function register(program: Command): void {
     .option('--threads <n>', 'WASM threads (0 = all cores)', '0')
     .addHelpText('after', '\nExamples:\n  tinystories ui --runs runs\n  tinystories ui --runs runs --port 9000')
     .action(async (o: { runs: string; port: string; host: string; backend: string; threads: string }) => {
-      const port = Number(o.port);
-      if (o.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0..65535, got '${o.port}'`);
-      if (!['ref', 'wasm', 'auto'].includes(o.backend)) throw new UserError(`--backend: expected ref, wasm or auto, got '${o.backend}'`);
-      const threads = Number(o.threads);
-      if (o.threads.trim() === '' || !Number.isInteger(threads) || threads < 0) throw new UserError(`--threads: expected an integer >= 0, got '${o.threads}'`);
-      const backend = await openBackend(o.backend as BackendKind, threads, (l) => process.stderr.write(l + '\n'));
+      const port = parseNumber('--port', o.port, { int: true, min: 0, max: 65535 });
+      const threads = parseNumber('--threads', o.threads, { int: true, min: 0 });
+      const backend = await openBackend(parseBackendKind(o.backend), threads, (l) => process.stderr.write(l + '\n'));
       const s = await startServer({ runs: o.runs, port, host: o.host, backend, log: (l) => process.stderr.write(l + '\n') });
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {
         process.stderr.write(`warning: listening on ${o.host}: anyone who can reach this address can read your runs\n`);

@@ -7,8 +7,10 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
 
-/** A file in a Hugging Face dataset repository. */
+/** A file in a Hugging Face repository (a dataset repository unless `type` says 'model'). */
 export interface HfFileSpec {
+  /** Repository type; default 'dataset' (model repos are used by src/interop/hf-model.ts). */
+  type?: 'dataset' | 'model';
   owner: string;
   repo: string;
   /** Branch, tag or commit; "main" unless given as `@rev`. */
@@ -44,15 +46,18 @@ export function parseHfSpec(spec: string): HfFileSpec {
   return { owner: m[1]!, repo: m[2]!, revision, path };
 }
 
-/** The hub's base URL: `$TINYSTORIES_HF_ENDPOINT` (tests point it at 127.0.0.1) or https://huggingface.co. */
+/** The hub's base URL: `$TINYSTORIES_HF_ENDPOINT` (tests point it at 127.0.0.1), `$HF_ENDPOINT` (a mirror), or https://huggingface.co. */
 export function hfEndpoint(): string {
-  return (process.env.TINYSTORIES_HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+  return (process.env.TINYSTORIES_HF_ENDPOINT || process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
 }
 
-/** `https://huggingface.co/datasets/<owner>/<repo>/resolve/<revision>/<path>` (each part URL-encoded). */
+/**
+ * `https://huggingface.co/datasets/<owner>/<repo>/resolve/<revision>/<path>` (each part URL-encoded); model
+ * repositories have no `/datasets` prefix.
+ */
 export function hfResolveUrl(spec: HfFileSpec, endpoint = hfEndpoint()): string {
   const path = spec.path.split('/').map(encodeURIComponent).join('/');
-  return `${endpoint}/datasets/${encodeURIComponent(spec.owner)}/${encodeURIComponent(spec.repo)}/resolve/${encodeURIComponent(spec.revision)}/${path}`;
+  return `${endpoint}${spec.type === 'model' ? '' : '/datasets'}/${encodeURIComponent(spec.owner)}/${encodeURIComponent(spec.repo)}/resolve/${encodeURIComponent(spec.revision)}/${path}`;
 }
 
 /** The cache root: `$TINYSTORIES_CACHE`, default `~/.cache/tinystories`. */
@@ -60,9 +65,9 @@ export function cacheDir(): string {
   return process.env.TINYSTORIES_CACHE || join(homedir(), '.cache', 'tinystories');
 }
 
-/** Where a hub file is kept: `<cache>/hf/<owner>/<repo>/<revision>/<path>`. */
+/** Where a hub file is kept: `<cache>/hf/<owner>/<repo>/<revision>/<path>` (model repos: `<cache>/hf-models/...`). */
 export function hfCachePath(spec: HfFileSpec): string {
-  return join(cacheDir(), 'hf', spec.owner, spec.repo, ...spec.revision.split('/').filter((p) => p !== '..'), ...spec.path.split('/'));
+  return join(cacheDir(), spec.type === 'model' ? 'hf-models' : 'hf', spec.owner, spec.repo, ...spec.revision.split('/').filter((p) => p !== '..'), ...spec.path.split('/'));
 }
 
 /** Options for downloadHf. */
@@ -92,6 +97,11 @@ function cleanEtag(v: string | null): string | undefined {
 }
 
 class TransferCut extends Error {}
+
+/** The hub answered 404 for a file (callers probing for optional files, e.g. model.safetensors, catch this one). */
+export class HfNotFoundError extends UserError {
+  override name = 'HfNotFoundError';
+}
 
 /**
  * Downloads a hub file into the cache (once) and returns its local path. A complete cached file is used without
@@ -141,7 +151,7 @@ export async function downloadHf(spec: string | HfFileSpec, opts: DownloadOption
     }
     if (res.status === 404) {
       await res.body?.cancel();
-      throw new UserError(`${url}: not found (HTTP 404); check the owner, repository, revision and path of hf:${file.owner}/${file.repo}${file.revision === 'main' ? '' : '@' + file.revision}/${file.path}`);
+      throw new HfNotFoundError(`${url}: not found (HTTP 404); check the owner, repository, revision and path of hf:${file.owner}/${file.repo}${file.revision === 'main' ? '' : '@' + file.revision}/${file.path}`);
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();

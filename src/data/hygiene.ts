@@ -28,11 +28,33 @@ export interface HygieneReport {
   emptyDropped: number;
   /** Bytes of source read (compressed bytes for .gz). */
   bytesRead: number;
+  /** Characters of raw text seen (before cleaning). */
+  rawChars: number;
+  /** U+FFFD characters in the raw text: invalid UTF-8 sequences replaced when decoding (or U+FFFD in the source). */
+  replacedChars: number;
+  /** Control characters other than tab, newline, form feed and carriage return (NUL, ESC, ...): binary data. */
+  controlChars: number;
 }
 
 /** A report with every count at zero. */
 export function newHygieneReport(): HygieneReport {
-  return { documents: 0, nfcChanged: 0, mojibakeRepairs: 0, duplicatesRemoved: 0, emptyDropped: 0, bytesRead: 0 };
+  return { documents: 0, nfcChanged: 0, mojibakeRepairs: 0, duplicatesRemoved: 0, emptyDropped: 0, bytesRead: 0, rawChars: 0, replacedChars: 0, controlChars: 0 };
+}
+
+// Characters that text does not contain: U+FFFD (what the UTF-8 decoder puts for invalid bytes) and C0 controls
+// other than \t \n \f \r, and DEL.
+const NOT_TEXT = /[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f]/g;
+
+/** Adds a raw document's character counts (total, replaced, control) to the report. */
+export function countRawChars(raw: string, report: HygieneReport): void {
+  report.rawChars += raw.length;
+  NOT_TEXT.lastIndex = 0;
+  if (!NOT_TEXT.test(raw)) return;
+  NOT_TEXT.lastIndex = 0;
+  for (const m of raw.matchAll(NOT_TEXT)) {
+    if (m[0] === '\ufffd') report.replacedChars++;
+    else report.controlChars++;
+  }
 }
 
 /**
@@ -141,6 +163,7 @@ export class Hygiene {
   }
   /** The cleaned text, or undefined if the document is dropped (empty or a duplicate). */
   clean(raw: string): string | undefined {
+    countRawChars(raw, this.report);
     let text = raw;
     if (this.repair) {
       const r = repairMojibake(text);

@@ -42,6 +42,7 @@ export {
   parseHfSpec,
   hfResolveUrl,
   hfEndpoint,
+  HfNotFoundError,
   hfCachePath,
   cacheDir,
   isHfSpec,

@@ -19,6 +19,12 @@ export type DataFormat = 'tinystories-txt' | 'instruct-txt' | 'json' | 'gsm8k-js
 /** The builtin corpus: `builtin:mini` reads every .txt here (TinyStories .txt format). */
 export const BUILTIN_CORPUS_DIR = fileURLToPath(new URL('./corpus/', import.meta.url));
 
+/** `builtin:tinystories`: 4,043 real TinyStories V1 + V2 stories, gzipped in the package (CDLA-Sharing-1.0; see SOURCES.md there). */
+export const BUILTIN_TINYSTORIES_DIR = fileURLToPath(new URL('./tinystories-sample/', import.meta.url));
+
+/** The builtin corpora by name: builtin:tinystories (the offline default) and builtin:mini (332 hand-written stories, for tests). */
+export const BUILTIN_SOURCES: Readonly<Record<string, string>> = { 'builtin:tinystories': BUILTIN_TINYSTORIES_DIR, 'builtin:mini': BUILTIN_CORPUS_DIR };
+
 const SUPPORTED = /\.(txt|json|jsonl)(\.gz)?$|\.parquet$/i;
 
 /** Whether a file name has an extension readDocuments reads (.txt, .json, .jsonl, each optionally .gz, or .parquet). */
@@ -139,13 +145,13 @@ export interface ReadOptions extends HygieneOptions {
 
 /** A local file or directory for `src`, downloading an `hf:` file first. */
 export async function resolveSource(src: string, download?: DownloadOptions): Promise<string> {
-  if (src === 'builtin:mini') return BUILTIN_CORPUS_DIR;
-  if (src.startsWith('builtin:')) throw new UserError(`${src}: unknown builtin corpus; the one builtin corpus is builtin:mini`);
+  if (BUILTIN_SOURCES[src]) return BUILTIN_SOURCES[src];
+  if (src.startsWith('builtin:')) throw new UserError(`${src}: unknown builtin corpus; expected one of ${Object.keys(BUILTIN_SOURCES).join(', ')}`);
   if (isHfSpec(src)) return downloadHf(src, download);
   try {
     await stat(src);
   } catch {
-    throw new UserError(`${src}: no such file or directory (expected a file, a directory, hf:<owner>/<repo>/<path> or builtin:mini)`);
+    throw new UserError(`${src}: no such file or directory (expected a file, a directory, hf:<owner>/<repo>/<path>, builtin:tinystories or builtin:mini)`);
   }
   return src;
 }
@@ -153,7 +159,7 @@ export async function resolveSource(src: string, download?: DownloadOptions): Pr
 /**
  * Streams normalized story texts from a file (.txt TinyStories V1/V2 or TinyStoriesInstruct, .json/.jsonl with
  * `text`/`story` or GSM8K, .parquet), a directory (all supported files, sorted), `hf:<owner>/<repo>[@rev]/<path>`
- * (downloaded to the cache first) or `builtin:mini`. Each text is whitespace-normalized, mojibake-repaired,
+ * (downloaded to the cache first), `builtin:tinystories` or `builtin:mini`. Each text is whitespace-normalized, mojibake-repaired,
  * NFC-normalized and deduplicated unless turned off; counts go to `opts.report`.
  *
  * @example
@@ -175,12 +181,27 @@ export async function* readDocuments(src: string, opts: ReadOptions = {}): Async
   const files = statSync(path).isDirectory() ? await listSupportedFiles(path) : [path];
   if (files.length === 0) throw new UserError(`${src}: no .txt, .json, .jsonl or .parquet files in this directory`);
   for (const file of files) {
+    const before = { chars: report.rawChars, bad: report.replacedChars + report.controlChars };
+    const check = (atEnd: boolean) => {
+      const chars = report.rawChars - before.chars;
+      const bad = report.replacedChars + report.controlChars - before.bad;
+      if ((atEnd || chars >= 65536) && chars > 0 && bad / chars > NOT_TEXT_MAX) {
+        throw new UserError(
+          `${file}: does not look like text: ${bad} of the first ${chars} characters are invalid UTF-8 or control bytes (is it a binary file?)`,
+        );
+      }
+    };
     for await (const raw of fileDocuments(file, onBytes)) {
       const text = hygiene.clean(raw);
+      check(false);
       if (text !== undefined) yield text;
     }
+    check(true);
   }
 }
+
+/** A file with more than this share of invalid UTF-8 or control characters is refused as not text. */
+export const NOT_TEXT_MAX = 0.1;
 
 async function localSizeBytes(path: string): Promise<number> {
   const s = await stat(path);
@@ -196,7 +217,7 @@ async function localSizeBytes(path: string): Promise<number> {
  */
 export async function sourceSizeBytes(src: string): Promise<number | undefined> {
   let path: string;
-  if (src === 'builtin:mini') path = BUILTIN_CORPUS_DIR;
+  if (BUILTIN_SOURCES[src]) path = BUILTIN_SOURCES[src];
   else if (isHfSpec(src)) path = hfCachePath(parseHfSpec(src));
   else path = src;
   try {

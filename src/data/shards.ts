@@ -1,7 +1,7 @@
 // Token shards: tokenize a corpus into binary shard files (resumable, atomic) and read them back for training.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
@@ -9,6 +9,7 @@ import type { Rng } from '../util/rng.ts';
 import { loadTokenizer } from '../tokenizer/hf-json.ts';
 import { EncodePool, PARALLEL_MIN_CHARS } from '../tokenizer/pool.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { newHygieneReport } from './hygiene.ts';
 import { readDocuments, sourceSizeBytes } from './index.ts';
 
 /*
@@ -43,6 +44,11 @@ export interface ShardManifest {
   /** The command that (re)generates this directory. */
   command: string;
   options: { data: string; tokenizer: string; valFraction: number; seed: number; shardTokens: number };
+  /**
+   * The tokenizer's file, relative to this directory (absent in directories made before it was recorded: then
+   * `options.tokenizer` is the path as given to `tokenize`, relative to where it ran).
+   */
+  tokenizerFile?: string;
   tokenizerFingerprint: string;
   vocabSize: number;
   eotId: number;
@@ -54,8 +60,13 @@ export interface ShardManifest {
 export interface TokenizeOptions {
   /** Source: file, directory, hf:… or builtin:mini (see readDocuments). */
   data: string;
-  /** Path of tokenizer.json (or a vocab.json + merges.txt directory). */
-  tokenizer: string;
+  /**
+   * Path of tokenizer.json (or a vocab.json + merges.txt directory), or a loaded tokenizer together with
+   * `tokenizerFile`, the path it is saved at (so it is not read back from disk).
+   */
+  tokenizer: string | Tokenizer;
+  /** With a Tokenizer object: where it is saved (recorded in the manifest relative to `out`). */
+  tokenizerFile?: string;
   out: string;
   /** Share of documents in the validation split (default 0.05). */
   valFraction?: number;
@@ -80,6 +91,8 @@ export interface TokenizeSummary {
   alreadyComplete: boolean;
   seconds: number;
   bytesRead: number;
+  /** Invalid UTF-8 sequences in the source that were replaced by U+FFFD. */
+  replacedChars: number;
 }
 
 /** 64-bit FNV-1a of a tokenizer's JSON, as 16 hex digits: shards record it so a mismatched tokenizer is caught. */
@@ -179,17 +192,20 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
   if (!Number.isInteger(shardTokens) || shardTokens < 1 || shardTokens > 2 ** 31 - 1) {
     throw new UserError(`--shard-tokens must be an integer in 1..${2 ** 31 - 1}, got ${shardTokens}`);
   }
-  const tok = loadTokenizer(opts.tokenizer);
-  if (tok.eotId < 0) throw new UserError(`${opts.tokenizer}: the tokenizer has no <|endoftext|> token (shards need it)`);
+  const tokFile = typeof opts.tokenizer === 'string' ? opts.tokenizer : opts.tokenizerFile;
+  if (tokFile === undefined) throw new Error('tokenizeToShards: a Tokenizer object needs tokenizerFile (where it is saved)');
+  const tok = typeof opts.tokenizer === 'string' ? loadTokenizer(opts.tokenizer) : opts.tokenizer;
+  if (tok.eotId < 0) throw new UserError(`${tokFile}: the tokenizer has no <|endoftext|> token (shards need it)`);
   const fingerprint = tokenizerFingerprint(tok);
   const wide = tok.vocabSize > 65536;
-  const options = { data: opts.data, tokenizer: opts.tokenizer, valFraction, seed, shardTokens };
+  const options = { data: opts.data, tokenizer: tokFile, valFraction, seed, shardTokens };
   const manifestPath = join(opts.out, MANIFEST);
   const manifest: ShardManifest = {
     format: 'tinystories-shards',
     version: SHARD_VERSION,
     command: regenerateCommand(options, opts.out),
     options,
+    tokenizerFile: relative(resolve(opts.out), resolve(tokFile)),
     tokenizerFingerprint: fingerprint,
     vocabSize: tok.vocabSize,
     eotId: tok.eotId,
@@ -221,7 +237,7 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
     }
     manifest.complete = old.complete && manifest.shards.length === old.shards.length;
   }
-  const summary = (alreadyComplete: boolean, resumedDocs: number, bytesRead: number): TokenizeSummary => {
+  const summary = (alreadyComplete: boolean, resumedDocs: number, bytesRead: number, replacedChars = 0): TokenizeSummary => {
     const sum = (split: SplitName) => {
       const list = manifest.shards.filter((s) => s.split === split);
       return {
@@ -238,6 +254,7 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
       alreadyComplete,
       seconds: (performance.now() - started) / 1000,
       bytesRead,
+      replacedChars,
     };
   };
   if (manifest.complete) return summary(true, 0, 0);
@@ -287,6 +304,7 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
   let batch: string[] = [];
   let batchSplits: SplitName[] = [];
   let batchChars = 0;
+  const report = newHygieneReport();
   const BATCH_CHARS = 8 * 1024 * 1024;
   // Encoding of one batch overlaps reading of the next; placement stays in document order.
   let inflight: Promise<void> = Promise.resolve();
@@ -303,6 +321,7 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
   };
   try {
     for await (const doc of readDocuments(opts.data, {
+      report,
       onBytes: (n) => {
         bytesRead = n;
         progress.update(n, `${builders.train.index + builders.val.index} shards`);
@@ -330,7 +349,7 @@ export async function tokenizeToShards(opts: TokenizeOptions): Promise<TokenizeS
   }
   manifest.complete = true;
   await writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
-  const s = summary(false, resumedDocs, bytesRead);
+  const s = summary(false, resumedDocs, bytesRead, report.replacedChars);
   progress.done(`train ${s.train.tokens} tok / ${s.train.docs} docs, val ${s.val.tokens} tok / ${s.val.docs} docs`);
   return s;
 }
@@ -366,7 +385,13 @@ function readHeaderBytes(path: string): Uint8Array {
   return out;
 }
 
-function readManifest(dir: string): ShardManifest {
+/** Whether `dir` is a token-shard directory (has a manifest.json). */
+export function isShardDir(dir: string): boolean {
+  return existsSync(join(dir, MANIFEST));
+}
+
+/** Reads and checks a shard directory's manifest.json; a missing, unparsable or other-version one is a UserError. */
+export function readManifest(dir: string): ShardManifest {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) {
     throw new UserError(
@@ -387,11 +412,82 @@ function readManifest(dir: string): ShardManifest {
   return m;
 }
 
+/**
+ * The tokenizer a shard directory was made with: `tokenizerFile` relative to the directory; for older directories,
+ * the path given to `tokenize` (relative to where it ran, else to the directory). Null when it cannot be found.
+ */
+export function shardTokenizerPath(dir: string, m: ShardManifest = readManifest(dir)): string | null {
+  const candidates = m.tokenizerFile !== undefined ? [resolve(dir, m.tokenizerFile)] : isAbsolute(m.options.tokenizer) ? [m.options.tokenizer] : [resolve(m.options.tokenizer), resolve(dir, m.options.tokenizer)];
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/** Token and document counts per split, from the manifest alone (for summaries; no shard is read). */
+export function manifestSplits(m: ShardManifest): Record<SplitName, { shards: number; docs: number; tokens: number; bytes: number }> {
+  const out = { train: { shards: 0, docs: 0, tokens: 0, bytes: 0 }, val: { shards: 0, docs: 0, tokens: 0, bytes: 0 } };
+  for (const e of m.shards) {
+    const t = out[e.split];
+    if (!t) continue;
+    t.shards++;
+    t.docs += e.docs;
+    t.tokens += e.tokens;
+    t.bytes += e.bytes;
+  }
+  return out;
+}
+
+/**
+ * The first `limit` documents (token ids, each ending with <|endoftext|>) of a split's first shard, reading only the
+ * bytes they occupy, so a caller that needs a few stories of a multi-gigabyte split reads kilobytes. Null when the
+ * split has no shard.
+ */
+export function readFirstDocs(dir: string, split: SplitName, limit: number, m: ShardManifest = readManifest(dir)): number[][] | null {
+  const entry = m.shards.filter((e) => e.split === split).sort((a, b) => a.index - b.index)[0];
+  if (!entry) return null;
+  const path = join(dir, entry.file);
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(HEADER_BYTES);
+    readSync(fd, header, 0, HEADER_BYTES, 0);
+    const h = new Int32Array(header.buffer, header.byteOffset, HEADER_INTS);
+    if (h[0] !== SHARD_MAGIC || h[1] !== SHARD_VERSION) throw new UserError(`${path}: not a version-${SHARD_VERSION} token shard; regenerate with: ${m.command}`);
+    const bpt = h[2]!;
+    const ndoc = h[4]!;
+    const n = Math.min(limit, ndoc);
+    const offBuf = Buffer.alloc((n + 1) * 4);
+    readSync(fd, offBuf, 0, offBuf.length, HEADER_BYTES);
+    const offsets = Array.from({ length: n + 1 }, (_, i) => offBuf.readUInt32LE(i * 4));
+    const tokBuf = Buffer.alloc(offsets[n]! * bpt);
+    readSync(fd, tokBuf, 0, tokBuf.length, HEADER_BYTES + (ndoc + 1) * 4);
+    const tok = (i: number) => (bpt === 2 ? tokBuf.readUInt16LE(i * 2) : tokBuf.readUInt32LE(i * 4));
+    return Array.from({ length: n }, (_, d) => Array.from({ length: offsets[d + 1]! - offsets[d]! }, (_, i) => tok(offsets[d]! + i)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** One shard in memory: its documents' offsets and its tokens (typed-array views on the file's bytes). */
 export interface Shard {
   file: string;
   offsets: Uint32Array;
   tokens: Uint16Array | Uint32Array;
+}
+
+/**
+ * Checks a shard's contents (one pass, cheap next to reading the file): offsets start at 0, never decrease and end at
+ * the token count; every token id is inside the vocabulary. A damaged file is named with the byte offset of the damage.
+ */
+function checkShardContent(path: string, offsets: Uint32Array, tokens: Uint16Array | Uint32Array, vocabSize: number, offsetsBytes: number, bpt: number, again: string): void {
+  for (let d = 0; d < offsets.length; d++) {
+    const bad = d === 0 ? offsets[0] !== 0 : offsets[d]! < offsets[d - 1]!;
+    if (bad || offsets[d]! > tokens.length || (d === offsets.length - 1 && offsets[d] !== tokens.length)) {
+      throw new UserError(`${path}: document offset ${d} (byte ${HEADER_BYTES + d * 4}) is ${offsets[d]}, inconsistent with the file's ${tokens.length} tokens; the file is damaged; ${again}`);
+    }
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i]! >= vocabSize) {
+      throw new UserError(`${path}: token ${i} (byte ${HEADER_BYTES + offsetsBytes + i * bpt}) is id ${tokens[i]}, outside the vocabulary of ${vocabSize}; the file is damaged; ${again}`);
+    }
+  }
 }
 
 /** A split's shards seen as one token stream (documents already end with <|endoftext|>). */
@@ -474,7 +570,8 @@ export interface TokenShards {
 }
 
 /**
- * Opens a shard directory, checking every file's magic, version, size and tokenizer fingerprint; a mismatch is a
+ * Opens a shard directory, checking every file's magic, version, size, tokenizer fingerprint, document offsets and
+ * token ids (a damaged file is named with the byte offset of the damage); a mismatch is a
  * UserError that gives the exact command to regenerate. Files are read whole into typed arrays (no copies).
  * @example const { train } = openShards('runs/shards'); const xy = train.randomWindow(rng, T + 1);
  */
@@ -510,6 +607,7 @@ export function openShards(dir: string, opts: { tokenizer?: Tokenizer } = {}): T
     const offsets = new Uint32Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES, ndoc + 1);
     const tokOff = bytes.byteOffset + HEADER_BYTES + (ndoc + 1) * 4;
     const tokens = bpt === 2 ? new Uint16Array(bytes.buffer, tokOff, ntok) : new Uint32Array(bytes.buffer, tokOff, ntok);
+    checkShardContent(path, offsets, tokens, m.vocabSize, (ndoc + 1) * 4, bpt, again);
     splits[e.split].push({ file: path, offsets, tokens });
   }
   return {

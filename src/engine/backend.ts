@@ -1,4 +1,4 @@
-// The kernel interface every compute backend implements (TS reference, WASM SIMD, later WebGPU): the engine's contract.
+// The kernel interface every compute backend implements (TS reference, WASM SIMD, WebGPU via webgpu/sync.ts): the engine's contract.
 //
 // Conventions (llm.c style):
 // - Dims: B batch, T sequence length, C channels (d_model), NH query heads, NKV key/value heads, HS head size,

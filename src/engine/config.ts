@@ -22,6 +22,8 @@ export interface GptNeoConfig {
   attentionLayers?: Array<'global' | 'local'>;
   /** layer_norm_epsilon; default 1e-5. */
   layerNormEps?: number;
+  /** tie_word_embeddings: the LM head is wte (HF's default, true); false gives a separate lm_head.weight. */
+  tiedEmbeddings?: boolean;
 }
 
 /** Llama, llama2.c `model.py` semantics (RMSNorm, RoPE, SwiGLU, GQA, no biases). */
@@ -111,7 +113,7 @@ export function resolveConfig(c: ModelConfig): ResolvedConfig {
       attnScale: 1,
       normEps: c.layerNormEps ?? 1e-5,
       ropeTheta: 0,
-      tiedEmbeddings: true,
+      tiedEmbeddings: c.tiedEmbeddings ?? true,
       source: c,
     };
   }

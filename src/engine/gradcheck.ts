@@ -349,3 +349,32 @@ export function formatGradcheck(title: string, results: GradcheckResult[]): stri
   return lines.join('\n');
 }
 
+
+/**
+ * Compares a backend's whole-model loss and gradients with the reference backend's on the gradcheck batch
+ * (same init and tokens as gradcheckModel): one result per model, the worst |g - g_ref| / max|g_ref|.
+ */
+export function compareModelWithRef(config: ModelConfig, backend: Backend, opts: { seed?: number; tol?: number } = {}): GradcheckResult {
+  const seed = opts.seed ?? 3;
+  const tol = opts.tol ?? 1e-4;
+  const run = (be: Backend) => {
+    const model = new Model(config, be, { seed, init: { std: 0.3, scaleResidual: false } });
+    const rng = new Rng(seed + 1);
+    const B = 2;
+    const T = model.cfg.maxSeqLen;
+    const x = Int32Array.from({ length: B * T }, () => rng.int(model.cfg.vocabSize));
+    const y = Int32Array.from({ length: B * T }, () => rng.int(model.cfg.vocabSize));
+    y[3] = -1;
+    model.zeroGrad();
+    const loss = model.forward(x, y, B, T);
+    model.backward();
+    return { loss, grads: Float32Array.from(model.grads) };
+  };
+  const want = run(createRefBackend());
+  const got = run(backend);
+  let scale = 0;
+  let diff = Math.abs(got.loss - want.loss) / Math.max(1, Math.abs(want.loss));
+  for (let i = 0; i < want.grads.length; i++) scale = Math.max(scale, Math.abs(want.grads[i]!));
+  for (let i = 0; i < want.grads.length; i++) diff = Math.max(diff, Math.abs(got.grads[i]! - want.grads[i]!) / Math.max(scale, 1e-30));
+  return { name: `loss and all gradients vs the reference backend`, maxRelErr: diff, tol, checked: want.grads.length + 1, pass: diff <= tol };
+}

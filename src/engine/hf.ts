@@ -32,7 +32,7 @@ export function exportHfTensors(model: Model): Map<string, HfTensor> {
 }
 
 /** Names in HF checkpoints that are buffers, not parameters (GPT-Neo's causal mask and masked_bias, rotary caches). */
-function isIgnoredBuffer(name: string): boolean {
+export function isIgnoredBuffer(name: string): boolean {
   return /\.attn\.attention\.(bias|masked_bias)$/.test(name) || /rotary_emb\.inv_freq$/.test(name);
 }
 

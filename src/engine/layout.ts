@@ -90,6 +90,7 @@ export function paramTable(config: ModelConfig | ResolvedConfig, init: InitOptio
     }
     one('transformer.ln_f.weight', [C], 'norm', ones);
     one('transformer.ln_f.bias', [C], 'bias', zeros);
+    if (!cfg.tiedEmbeddings) one('lm_head.weight', [V, C], 'matmul', normal);
   } else {
     one('model.embed_tokens.weight', [V, C], 'embedding', normal);
     for (let l = 0; l < cfg.nLayers; l++) {

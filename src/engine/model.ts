@@ -151,7 +151,7 @@ export function paramViews(cfg: ResolvedConfig, table: ParamSpec[], buf: F32): P
       });
     }
     const wte = get(m, 'transformer.wte.weight');
-    return { wte, wpe: get(m, 'transformer.wpe.weight'), layers, lnfw: get(m, 'transformer.ln_f.weight'), lnfb: get(m, 'transformer.ln_f.bias'), head: wte };
+    return { wte, wpe: get(m, 'transformer.wpe.weight'), layers, lnfw: get(m, 'transformer.ln_f.weight'), lnfb: get(m, 'transformer.ln_f.bias'), head: cfg.tiedEmbeddings ? wte : get(m, 'lm_head.weight') };
   }
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `model.layers.${l}`;
@@ -243,7 +243,8 @@ interface GradScratch {
   dfchAct: F32;
 }
 
-function gradScratchTable(cfg: ResolvedConfig, B: number, T: number): ActSpec[] {
+/** The activation-gradient scratch of one layer (reused by every layer), in order. */
+export function gradScratchTable(cfg: ResolvedConfig, B: number, T: number): ActSpec[] {
   const N = B * T;
   const C = cfg.dim;
   return [

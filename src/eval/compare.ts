@@ -1,12 +1,80 @@
-// `eval compare`: puts the models of several GPT-Eval report.json files side by side in one report, after checking
-// that they were measured the same way (judge, beginnings, sampling); differences are listed, not hidden.
+// `eval compare`: puts the models of several GPT-Eval report.json files (or several `eval metrics` reports) side by
+// side in one report, after checking that they were measured the same way (judge, beginnings, sampling; held-out
+// data and scoring limits); differences are listed, not hidden.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { emergenceSeries } from './aggregate.ts';
 import type { GptEvalReport, GptModelReport } from './gpt-eval.ts';
-import { gptReportHtml } from './report-html.ts';
+import type { MetricsModelReport, MetricsReport } from './metrics.ts';
+import { gptReportHtml, metricsReportHtml } from './report-html.ts';
+
+function readJsonReport(path: string): { file: string; r: { kind?: unknown; version?: unknown } } {
+  const file = path.endsWith('.json') ? path : join(path, 'report.json');
+  try {
+    return { file, r: JSON.parse(readFileSync(file, 'utf8')) as { kind?: unknown; version?: unknown } };
+  } catch (e) {
+    throw new UserError(`${file}: cannot read a report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Whether a report.json (or a directory holding one) is an `eval metrics` report. */
+export function isMetricsReport(path: string): boolean {
+  return readJsonReport(path).r.kind === 'tinystories-metrics';
+}
+
+/** Reads an `eval metrics` report.json (or the directory holding one). */
+export function readMetricsReport(path: string): MetricsReport {
+  const { file, r } = readJsonReport(path);
+  if (r.kind !== 'tinystories-metrics' || r.version !== 1) throw new UserError(`${file}: not an eval metrics report.json (kind ${JSON.stringify(r.kind)}, version ${r.version})`);
+  return r as MetricsReport;
+}
+
+/** Settings that must agree for held-out losses to be comparable; one line per difference. */
+export function metricsComparabilityIssues(reports: Array<{ name: string; report: MetricsReport }>): string[] {
+  const issues: string[] = [];
+  const base = reports[0]!;
+  const fields: Array<[string, (r: MetricsReport) => unknown]> = [
+    ['held-out data', (r) => r.data.source],
+    ['held-out stories', (r) => r.data.documents],
+    ['--score-tokens', (r) => r.config.maxTokens],
+    ['--window', (r) => r.config.window],
+  ];
+  for (const other of reports.slice(1)) {
+    for (const [label, get] of fields) {
+      const a = get(base.report);
+      const b = get(other.report);
+      if (JSON.stringify(a) !== JSON.stringify(b)) issues.push(`${label}: ${JSON.stringify(a)} in ${base.name}, ${JSON.stringify(b)} in ${other.name}`);
+    }
+  }
+  return issues;
+}
+
+/**
+ * Merges `eval metrics` reports (models in the given order; ids made unique) and writes report.json + report.html
+ * into `out`: loss in nats/token and bits per byte side by side (only bits per byte compares across tokenizers).
+ */
+export function compareMetricsReports(paths: string[], out: string, strict = false): { report: MetricsReport & { comparedFrom: string[]; comparability: string[] }; issues: string[] } {
+  if (paths.length < 2) throw new UserError('eval compare: give at least two report.json files (or eval output directories)');
+  const reports = paths.map((p) => ({ name: p, report: readMetricsReport(p) }));
+  const issues = metricsComparabilityIssues(reports);
+  if (strict && issues.length) throw new UserError(`eval compare: the reports were not measured the same way: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
+  const seen = new Set<string>();
+  const models: MetricsModelReport[] = [];
+  for (const { report } of reports) {
+    for (const m of report.models) {
+      let id = m.id;
+      for (let k = 2; seen.has(id); k++) id = `${m.id}#${k}`;
+      seen.add(id);
+      models.push({ ...m, id });
+    }
+  }
+  const report = { ...reports[0]!.report, created: new Date().toISOString(), models, comparedFrom: paths.map((p) => resolve(p)), comparability: issues };
+  writeFileAtomicSync(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomicSync(join(out, 'report.html'), metricsReportHtml(report));
+  return { report, issues };
+}
 
 /** Reads a GPT-Eval report.json (or the directory holding one). */
 export function readGptReport(path: string): GptEvalReport {

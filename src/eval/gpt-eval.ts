@@ -8,7 +8,7 @@ import { createProvider, type ProviderName } from '../llm/index.ts';
 import { PriceTable } from '../llm/pricing.ts';
 import { Scheduler, type SchedulerOptions } from '../llm/scheduler.ts';
 import type { ChatProvider, Usage } from '../llm/types.ts';
-import { openBackend, type BackendKind } from '../train/backend-choice.ts';
+import { openBackend, type BackendKind } from '../engine/open-backend.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
@@ -18,7 +18,7 @@ import { completeBeginnings, type CompletionSet, type SamplingConfig } from './c
 import type { Dimension, Grades } from './grades.ts';
 import { judgeCompletion, type JudgeOutcome, type JudgeSettings } from './judge.ts';
 import { expandRuns, type ModelEntry } from './models.ts';
-import { DEFAULT_BEGINNINGS, JUDGE_TURN1, JUDGE_TURN2, loadBeginnings } from './prompts.ts';
+import { BUILTIN_BEGINNINGS, DEFAULT_BEGINNINGS, JUDGE_TURN1, JUDGE_TURN2, loadBeginnings } from './prompts.ts';
 import { gptReportHtml } from './report-html.ts';
 
 /** The judge: which API, which model, how to call it. */
@@ -47,7 +47,7 @@ export interface GptEvalConfig {
   runs: string[];
   /** Also evaluate every checkpoint of each run (score vs training step). */
   checkpoints: boolean;
-  /** A beginnings file (YAML/JSON) or hf: spec; default the paper's 44 from the hub. */
+  /** A beginnings file (YAML/JSON), an hf: spec, or builtin:paper-beginnings (the default: the paper's 44, shipped). */
   beginnings: string;
   /** Use only the first n beginnings (quick runs); null = all. */
   limit: number | null;
@@ -129,7 +129,7 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
   if (config.runs.length === 0) throw new UserError('eval gpt: give at least one --run <run-dir>');
   if (!(config.sampling.completions >= 1)) throw new UserError(`--completions: expected a positive integer, got ${config.sampling.completions}`);
   mkdirSync(config.out, { recursive: true });
-  const source = await resolveSource(config.beginnings);
+  const source = config.beginnings === BUILTIN_BEGINNINGS ? BUILTIN_BEGINNINGS : await resolveSource(config.beginnings);
   let beginnings = loadBeginnings(source);
   if (config.limit !== null) beginnings = beginnings.slice(0, config.limit);
   const models = expandRuns(config.runs, config.checkpoints);

@@ -14,7 +14,7 @@ import { FEATURES, uniformFeatures } from '../synth/features.ts';
 import { rngFor, samplePromptSpec } from '../synth/prompts.ts';
 import { containsWord, words } from '../synth/vocab.ts';
 import { builtinWordLists, type WordLists as BuiltinLists } from '../synth/words/index.ts';
-import { openBackend, type BackendKind } from '../train/backend-choice.ts';
+import { openBackend, type BackendKind } from '../engine/open-backend.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';

@@ -1,6 +1,7 @@
 // Validation loss, perplexity and guess-rank (how many guesses the model needs for the true next token) over a
 // held-out token stream, in one forward pass per window.
 import type { Model } from '../engine/model.ts';
+import { bitsPerByte } from '../train/bpb.ts';
 import { summarize } from './stats.ts';
 
 /** Anything that gives next-token logits for a batch of windows: a Model, or a constructed scorer in tests. */
@@ -52,6 +53,10 @@ export interface LmMetrics {
   loss: number;
   perplexity: number;
   bitsPerToken: number;
+  /** UTF-8 bytes of the predicted tokens' text (null when no byte table was given). */
+  bytes: number | null;
+  /** Bits per byte of that text (see src/train/bpb.ts): the loss that compares across tokenizers. */
+  bitsPerByte: number | null;
   rank: {
     /** Mean number of guesses (rank 1 = the model's top choice was right). */
     mean: number;
@@ -77,9 +82,10 @@ export interface LmMetrics {
  * with a higher logit than the true one (ties count when their id is lower, as sample's rank does).
  * With `exact`, logits are used even when the scorer offers probabilities (the probability path can only differ
  * for a true token whose float32 probability underflows to 0, i.e. ~100 nats below the top logit).
+ * With `tokenBytes` (tokenByteLengths of the tokenizer), bits per byte of the predicted text are reported too.
  * @example scoreStream(modelScorer(model), Int32Array.from(ids), { window: 256, batch: 8 })
  */
-export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: { window?: number; batch?: number; maxTokens?: number; exact?: boolean; onProgress?: (done: number, total: number) => void } = {}): LmMetrics {
+export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: { window?: number; batch?: number; maxTokens?: number; exact?: boolean; tokenBytes?: Uint32Array; onProgress?: (done: number, total: number) => void } = {}): LmMetrics {
   const T = Math.min(opts.window ?? scorer.maxSeqLen, scorer.maxSeqLen);
   const B = Math.max(1, opts.batch ?? 8);
   const V = scorer.vocabSize;
@@ -88,6 +94,7 @@ export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: {
   const counts = new Array<number>(labels.length).fill(0);
   const ranks: number[] = [];
   let lossSum = 0;
+  let bytes = 0;
   let log2Sum = 0;
   let n = 0;
   let top1 = 0;
@@ -120,6 +127,7 @@ export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: {
       for (let t = 0; t < len; t++) {
         const row = (i * len + t) * V;
         const target = stream[starts[i]! + t + 1]!;
+        if (opts.tokenBytes) bytes += opts.tokenBytes[target] ?? 0;
         const tv = out[row + target]!;
         let above = 0;
         for (let v = 0; v < V; v++) {
@@ -156,6 +164,8 @@ export function scoreStream(scorer: NextTokenScorer, stream: Int32Array, opts: {
     loss,
     perplexity: Math.exp(loss),
     bitsPerToken: loss / Math.LN2,
+    bytes: opts.tokenBytes ? bytes : null,
+    bitsPerByte: opts.tokenBytes ? bitsPerByte(lossSum, bytes) : null,
     rank: {
       mean: rs.mean,
       median: rs.median,

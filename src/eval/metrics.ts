@@ -10,12 +10,13 @@ import type { Backend } from '../engine/backend.ts';
 import { generate } from '../sample/generate.ts';
 import { loadRunModel } from '../sample/load.ts';
 import { rngFor } from '../synth/prompts.ts';
-import { openBackend, type BackendKind } from '../train/backend-choice.ts';
+import { openBackend, type BackendKind } from '../engine/open-backend.ts';
+import { tokenByteLengths } from '../train/bpb.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
 import { documentStream, modelScorer, scoreStream, type LmMetrics } from './lm-metrics.ts';
-import { expandRuns, type ModelEntry } from './models.ts';
+import { expandRuns, trainedContext, type ModelEntry } from './models.ts';
 import { closestStory, fetchStories, NgramIndex, type NgramIndexOptions } from './ngram-index.ts';
 import { loadBeginnings } from './prompts.ts';
 import { metricsReportHtml } from './report-html.ts';
@@ -33,7 +34,7 @@ export interface MetricsConfig {
   maxDocs: number | null;
   /** Score at most this many tokens per model (null = all). */
   maxTokens: number | null;
-  /** Context window for loss/rank (null = the model's maxSeqLen). */
+  /** Context window for loss/rank (null = the context each model was trained at, else its maximum positions). */
   window: number | null;
   batch: number;
   /** Generate completions for distinct-n, vocabulary and memorization. */
@@ -88,12 +89,48 @@ export interface GenerationMetrics {
   vocab: VocabAdherence;
 }
 
+/** Which window a model was scored with, and why. */
+export interface ScoringWindow {
+  /** Tokens of context per scored window. */
+  used: number;
+  /** 'flag' = --window; 'trained' = the run's training context; 'max-positions' = the model maximum (no train config). */
+  source: 'flag' | 'trained' | 'max-positions';
+  /** The context it was trained at, when known. */
+  trainedContext: number | null;
+  /** Set when the window is longer than the trained context (positions past it were never trained). */
+  warning: string | null;
+}
+
+/**
+ * The window to score a model with: --window when given (capped at the model's positions), else the context it was
+ * trained at, else its maximum positions. Scoring past the trained context measures untrained positions (RoPE or
+ * learned position embeddings never seen in training), so a longer --window comes with a warning.
+ * @example chooseWindow(null, 256, 512) // { used: 256, source: 'trained', trainedContext: 256, warning: null }
+ */
+export function chooseWindow(requested: number | null, trained: number | null, maxPositions: number): ScoringWindow {
+  const trainedCtx = trained === null ? null : Math.min(trained, maxPositions);
+  if (requested !== null) {
+    const used = Math.min(requested, maxPositions);
+    const warning = trainedCtx !== null && used > trainedCtx ? `--window ${used} is longer than the context this model was trained at (${trainedCtx}); positions past ${trainedCtx} were never trained, so the loss overstates what the model does at its own context` : null;
+    return { used, source: 'flag', trainedContext: trainedCtx, warning };
+  }
+  if (trainedCtx !== null) return { used: trainedCtx, source: 'trained', trainedContext: trainedCtx, warning: null };
+  return { used: maxPositions, source: 'max-positions', trainedContext: null, warning: null };
+}
+
+/** How a ScoringWindow reads in a log line: "256 (trained context)". */
+export function describeWindow(w: ScoringWindow): string {
+  return `${w.used} (${w.source === 'flag' ? '--window' : w.source === 'trained' ? 'trained context' : 'model maximum; no train_config.json'})`;
+}
+
 export interface MetricsModelReport {
   id: string;
   path: string;
   weightsSha256: string;
   step: number | null;
   params: number;
+  /** The scoring window and why it was chosen. */
+  window: ScoringWindow;
   lm: LmMetrics;
   generation: GenerationMetrics | null;
   memorization: MemorizationSummary | null;
@@ -202,9 +239,12 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
       const { model, tokenizer } = loadRunModel(entry.path, backend);
       const stream = documentStream(docs.map((d) => tokenizer.encode(d)), tokenizer.eotId);
       const total = Math.min(stream.length - 1, config.maxTokens ?? Infinity);
+      const window = chooseWindow(config.window, trainedContext(entry.path), model.cfg.maxSeqLen);
+      if (window.warning) log(`warning: ${entry.id}: ${window.warning}`);
+      if (!io.quiet) log(`${entry.id}: scoring with window ${describeWindow(window)}`);
       const prog = new Progress({ label: `score ${entry.id}`, total, unit: 'tok', quiet: io.quiet });
-      const lm = scoreStream(modelScorer(model), stream, { window: config.window ?? undefined, batch: config.batch, maxTokens: config.maxTokens ?? undefined, onProgress: (d) => prog.update(d) });
-      prog.done(`loss ${lm.loss.toFixed(3)}`);
+      const lm = scoreStream(modelScorer(model), stream, { window: window.used, tokenBytes: tokenByteLengths(tokenizer), batch: config.batch, maxTokens: config.maxTokens ?? undefined, onProgress: (d) => prog.update(d) });
+      prog.done(`loss ${lm.loss.toFixed(3)} bpb ${lm.bitsPerByte!.toFixed(3)}`);
       let generation: GenerationMetrics | null = null;
       let mem: MemorizationSummary | null = null;
       if (config.generate && prompts.length) {
@@ -213,7 +253,7 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
         // Memorization is measured on what the model wrote (the completion, without the prompt), as in the paper.
         if (idx && config.train) mem = await memorization(texts, idx.index, config.train, config.candidates, 5, io.quiet ? undefined : log);
       }
-      reports.push({ id: entry.id, path: entry.path, weightsSha256: entry.weightsSha256, step: entry.step, params: model.numParams(), lm, generation, memorization: mem });
+      reports.push({ id: entry.id, path: entry.path, weightsSha256: entry.weightsSha256, step: entry.step, params: model.numParams(), window, lm, generation, memorization: mem });
     }
   } finally {
     backend.dispose();

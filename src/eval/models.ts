@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { hasTrainConfig, readTrainConfig } from '../train/run-config.ts';
+import { SNAPSHOT_MARKER } from '../interop/hf-model.ts';
 import { UserError } from '../util/errors.ts';
 
 /** One model to evaluate. */
@@ -37,16 +39,44 @@ export function stepOf(dir: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** sha256 (16 hex digits) of a directory's model.safetensors. */
+/**
+ * The context length (tokens per sequence) a model was trained at: `seqLen` from the train_config.json of its run
+ * (looked up in the folder itself, then the run above a best/ or checkpoints/step-N folder). Null for a model
+ * without one (an imported Hugging Face or llama2.c model, or a config this version cannot read).
+ */
+export function trainedContext(dir: string): number | null {
+  const p = resolve(dir);
+  const candidates = [p];
+  if (basename(p) === 'best') candidates.push(dirname(p));
+  if (/^step-\d+$/.test(basename(p)) && basename(dirname(p)) === 'checkpoints') candidates.push(dirname(dirname(p)));
+  for (const c of candidates) {
+    if (!hasTrainConfig(c)) continue;
+    try {
+      return readTrainConfig(c).settings.seqLen;
+    } catch (e) {
+      if (e instanceof UserError) return null;
+      throw e;
+    }
+  }
+  return null;
+}
+
+/**
+ * sha256 (16 hex digits) of a model's weights: a directory's model.safetensors (or an imported folder's
+ * pytorch_model.bin / shard index), or a model file itself (llama2.c .bin, .gguf).
+ */
 export function weightsHash(dir: string): string {
-  const f = join(dir, 'model.safetensors');
-  if (!existsSync(f)) throw new UserError(`${dir}: no model.safetensors (is this a run directory?)`);
+  const names = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json'];
+  const f = statSync(dir).isDirectory() ? names.map((n) => join(dir, n)).find((p) => existsSync(p)) : dir;
+  if (!f) throw new UserError(`${dir}: no model.safetensors (is this a run directory?)`);
   return createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16);
 }
 
 function runName(path: string): string {
   const p = resolve(path);
   const b = basename(p);
+  const hub = readJson(join(p, SNAPSHOT_MARKER)); // a hub model in the cache: name it owner/repo[@rev]
+  if (hub && typeof hub.repo === 'string') return hub.revision === 'main' ? hub.repo : `${hub.repo}@${String(hub.revision)}`;
   if (b === 'best') return `${basename(dirname(p))}/best`;
   if (/^step-\d+$/.test(b) && basename(dirname(p)) === 'checkpoints') return `${basename(dirname(dirname(p)))}@${b}`;
   return b;
@@ -60,7 +90,7 @@ export function expandRuns(paths: string[], checkpoints = false): ModelEntry[] {
   const out: ModelEntry[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    if (!existsSync(p) || !statSync(p).isDirectory()) throw new UserError(`--run ${p}: no such run directory`);
+    if (!existsSync(p)) throw new UserError(`--run ${p}: no such run directory or model file`);
     const entries: Array<{ path: string; id: string }> = [];
     const ck = join(p, 'checkpoints');
     if (checkpoints && existsSync(ck)) {

@@ -1,9 +1,16 @@
 // The GPT-Eval inputs: story beginnings (the paper's YAML list or a JSON array) and the judge's two-turn wording.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.ts';
 
-/** Where the paper's 44 beginnings live on the Hugging Face hub (downloaded into the cache on first use). */
-export const DEFAULT_BEGINNINGS = 'hf:roneneldan/TinyStories/Evaluation prompts.yaml';
+/** The paper's 44 beginnings, shipped with the package (CDLA-Sharing-1.0, see beginnings/SOURCES.md). */
+export const BUILTIN_BEGINNINGS = 'builtin:paper-beginnings';
+/** The file behind BUILTIN_BEGINNINGS: a byte-identical copy of the authors' `Evaluation prompts.yaml`. */
+export const BUILTIN_BEGINNINGS_FILE = fileURLToPath(new URL('./beginnings/evaluation-prompts.yaml', import.meta.url));
+/** The same file on the Hugging Face hub: downloaded only when asked for with `--beginnings`. */
+export const HUB_BEGINNINGS = 'hf:roneneldan/TinyStories/Evaluation prompts.yaml';
+/** What `eval gpt` uses without `--beginnings`: the shipped copy, so it works offline. */
+export const DEFAULT_BEGINNINGS = BUILTIN_BEGINNINGS;
 
 /**
  * The paper's turn-1 wording (arXiv 2305.07759, Sec. 3.1), kept word for word including its lower-case start and
@@ -44,8 +51,9 @@ export function parseBeginnings(text: string, source: string): string[] {
   return out;
 }
 
-/** Reads a beginnings file from disk. */
+/** Reads a beginnings file from disk (`builtin:paper-beginnings` = the shipped copy of the paper's 44). */
 export function loadBeginnings(path: string): string[] {
+  if (path === BUILTIN_BEGINNINGS) path = BUILTIN_BEGINNINGS_FILE;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -161,16 +161,16 @@ export function instructReportHtml(r: InstructEvalReport): string {
 /** report.html of `eval metrics`. */
 export function metricsReportHtml(r: MetricsReport): string {
   const parts: string[] = [];
-  const lm = r.models.map((m) => [m.id, m.params, m.lm.tokens, m.lm.loss, m.lm.perplexity, m.lm.rank.mean, m.lm.rank.median, m.lm.rank.top1, m.lm.rank.top5, { value: m.lm.tokensPerSecond, digits: 0 }] as Cell[]);
+  const lm = r.models.map((m) => [m.id, m.params, m.window ? `${m.window.used} (${m.window.source === 'flag' ? '--window' : m.window.source === 'trained' ? 'trained' : 'max'})` : m.lm.window, m.lm.tokens, m.lm.loss, m.lm.bitsPerByte ?? null, m.lm.perplexity, m.lm.rank.mean, m.lm.rank.median, m.lm.rank.top1, m.lm.rank.top5, { value: m.lm.tokensPerSecond, digits: 0 }] as Cell[]);
   parts.push(
     section(
       'Validation loss and guess-rank',
-      table(['model', 'params', 'tokens', 'loss (nats)', 'perplexity', 'mean rank', 'median rank', 'rank 1', 'rank ≤ 5', 'tokens/s'], lm, { digits: 3 }) +
+      table(['model', 'params', 'window', 'tokens', 'loss (nats/token)', 'bits/byte', 'perplexity', 'mean rank', 'median rank', 'rank 1', 'rank ≤ 5', 'tokens/s'], lm, { digits: 3 }) +
         figure(
           histogram({ labels: r.models[0]?.lm.rank.histogram.labels ?? [], series: r.models.map((m) => ({ name: m.id, counts: m.lm.rank.histogram.counts })), normalize: true, title: 'guess-rank histogram', yLabel: 'share of tokens', width: 680 }),
           'Rank of the true next token among the model\'s predictions (1 = top guess), bucketed by powers of two.',
         ),
-      `Held-out source: ${r.data.source} (${r.data.documents} stories). Guess-rank = 1 + tokens with a higher logit than the true one.`,
+      `Held-out source: ${r.data.source} (${r.data.documents} stories). Bits/byte = total nats ÷ (ln 2 × UTF-8 bytes of the scored story text): it compares across tokenizers. Window: tokens of context per scored window (default: the context the model was trained at). Guess-rank = 1 + tokens with a higher logit than the true one.${r.models.filter((m) => m.window?.warning).map((m) => ` Warning (${m.id}): ${m.window.warning}.`).join('')}`,
     ),
   );
   const byRun = new Map<string, Array<{ x: number; y: number; label: string }>>();

@@ -1,13 +1,14 @@
-// `gsm generate`: TinyGSM-style problems from GSM8K train seeds through the exactly-once synthesis engine (src/synth):
+// `gsm generate`: TinyGSM-style problems from GSM8K train seeds through the journaled LLM job runner (src/llm/jobs.ts):
 // "similar" slots ask for 10 problems + programs in one call; GSM-IC slots make one problem with irrelevant context
 // in two calls (question, then program). Each slot is one journal record holding its problems; problems.jsonl is
 // the flattened output, cut to --count, rebuilt from the journal on every run.
 import { join } from 'node:path';
 import type { PriceTable } from '../llm/pricing.ts';
-import { LlmError, estimateTokens, type ChatRequest, type Usage } from '../llm/types.ts';
-import { fingerprintHash, isTransient, runEngine, sumCalls, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from '../synth/engine.ts';
+import { callOrRecord, fingerprintHash, runEngine, sumCalls, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from '../llm/jobs.ts';
+import type { Journal } from '../llm/journal.ts';
+import { estimateTokens, type ChatRequest, type Usage } from '../llm/types.ts';
+import { NearDuplicateIndex } from '../synth/dedup.ts';
 import type { RejectReason } from '../synth/filters.ts';
-import type { Journal } from '../synth/journal.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { assignsResult, parseProblemBlocks, parseSingleProgram, parseSingleQuestion, type BlockReject } from './parse.ts';
 import { PROBLEMS_PER_CALL, irrelevantContextPrompt, programPrompt, similarProblemsPrompt } from './prompts.ts';
@@ -113,13 +114,7 @@ export async function generateGsm(o: GsmGenerateOptions): Promise<EngineResult &
   };
   const callOnce = async (ctx: SlotContext, rid: string, slot: string, content: string, maxTokens: number) => {
     const req: ChatRequest = { model: o.model, messages: [{ role: 'user', content }], maxTokens, temperature: o.temperature };
-    try {
-      return await ctx.call(rid, req);
-    } catch (e) {
-      if (isTransient(e) || !(e instanceof LlmError)) throw e;
-      ctx.noteAttempt(rid, slot, 'request_failed', false);
-      return undefined;
-    }
+    return callOrRecord(ctx, rid, slot, req);
   };
 
   const taskAt = (index: number): SlotTask => {
@@ -191,7 +186,7 @@ export async function generateGsm(o: GsmGenerateOptions): Promise<EngineResult &
   for (let round = 0; ; round++) {
     res = await runEngine({
       out: o.out, fingerprint, target, taskAt, maxSlots, provider: o.provider, scheduler: o.scheduler, prices: o.prices, batch: o.batch,
-      maxFailures: o.maxFailures, label: 'gsm generate', quiet: o.quiet,
+      maxFailures: o.maxFailures, label: 'gsm generate', quiet: o.quiet, dedup: new NearDuplicateIndex(),
       dedupText: (r) => ((r.problems as TinyGsmRecord[] | undefined) ?? []).map((p) => p.question).join('\n'),
       finish: async (journal) => {
         problems = 0;

@@ -6,7 +6,7 @@
 // hidden state through the LM head (hidden → head^T u). Its gradient enters the transformer as a gradient on the
 // logits (dlogits_t = dloss/dscore_t · u) through Model.backwardFromLogits.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { copyFileSync, existsSync } from 'node:fs';
 import { loadModelFiles } from '../checkpoint/run-dir.ts';
 import { readSafetensors, writeSafetensorsSync } from '../checkpoint/safetensors.ts';
@@ -104,7 +104,7 @@ export class Verifier {
   save(dir: string, from: string, meta: Record<string, unknown>): void {
     mkdirSync(dir, { recursive: true });
     const files = loadModelFiles(from);
-    copyFileSync(files.tokenizerPath, join(dir, 'tokenizer.json'));
+    copyFileSync(files.tokenizerPath, join(dir, basename(files.tokenizerPath)));
     const cfgPath = existsSync(join(files.dir, 'config.json')) ? join(files.dir, 'config.json') : join(files.dir, '..', 'config.json');
     copyFileSync(cfgPath, join(dir, 'config.json'));
     const tensors = [...exportHfTensors(this.model)].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));

@@ -1,6 +1,6 @@
 // The inspect module's entry points: load a run, compute attention or neuron reports, save them where the dashboard looks.
 import { mkdirSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readDocuments } from '../data/read.ts';
 import type { Backend } from '../engine/backend.ts';
 import { loadRunModel } from '../sample/load.ts';
@@ -13,13 +13,15 @@ export * from './attention.ts';
 export * from './neurons.ts';
 export { classifyWord, wordAround, WORD_CLASSES, type WordClass } from './word-class.ts';
 
-/** Where the dashboard looks for a run's inspection reports. */
+/** Where the dashboard looks for a run's inspection reports (for a model file, e.g. a llama2.c .bin: beside it). */
 export function inspectDir(runDir: string): string {
-  return join(runDir, 'inspect');
+  return join(existsSync(runDir) && statSync(runDir).isFile() ? dirname(runDir) : runDir, 'inspect');
 }
 
 export interface InspectAttentionOptions {
   run: string;
+  /** A tokenizer replacing the model's own (e.g. a llama2.c tokenizer.bin). */
+  tokenizer?: string | null;
   text?: string | null;
   /** A data source (file, dir, hf:..., builtin:mini) for the per-head statistics. */
   data?: string | null;
@@ -35,7 +37,7 @@ export interface InspectAttentionOptions {
  */
 export async function inspectAttention(backend: Backend, o: InspectAttentionOptions): Promise<AttentionReport> {
   if (!o.text && !o.data) throw new UserError('inspect attention: give --text <s>, --data <src>, or both');
-  const { model, tokenizer } = loadRunModel(o.run, backend);
+  const { model, tokenizer } = loadRunModel(o.run, backend, { tokenizer: o.tokenizer ?? undefined });
   const opts = { maxTokens: o.maxTokens };
   const stats = o.data
     ? await headStatsOver(model, tokenizer, readDocuments(o.data), { ...opts, maxDocs: o.docs ?? 200, onText: o.onText })
@@ -59,6 +61,8 @@ export async function inspectAttention(backend: Backend, o: InspectAttentionOpti
 
 export interface InspectNeuronsOptions extends NeuronScanOptions {
   run: string;
+  /** A tokenizer replacing the model's own (e.g. a llama2.c tokenizer.bin). */
+  tokenizer?: string | null;
   data: string;
 }
 
@@ -67,7 +71,7 @@ export interface InspectNeuronsOptions extends NeuronScanOptions {
  * @example const r = await inspectNeurons(backend, { run: 'runs/1M', data: 'builtin:mini', topK: 20 });
  */
 export async function inspectNeurons(backend: Backend, o: InspectNeuronsOptions): Promise<NeuronReport> {
-  const { model, tokenizer } = loadRunModel(o.run, backend);
+  const { model, tokenizer } = loadRunModel(o.run, backend, { tokenizer: o.tokenizer ?? undefined });
   const scan = await scanNeurons(model, tokenizer, readDocuments(o.data), o);
   return summarizeNeurons(model, tokenizer, scan, { run: o.run, source: o.data });
 }

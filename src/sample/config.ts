@@ -1,9 +1,11 @@
-// The `sample` command's settings: one typed defaults object, strict overrides (see train/settings.ts).
+// The `sample` command's settings: one typed defaults object, strict overrides (see train/configurator.ts).
 import { z } from 'zod';
 
 export const SampleSettingsSchema = z.strictObject({
-  /** Run directory, its best/ or checkpoints/step-N, or a Hugging Face model folder. */
+  /** A model source: run directory (or best/, checkpoints/step-N), HF model folder, hf:<owner>/<repo>, llama2.c .bin or .gguf. */
   run: z.string().nullable().default(null),
+  /** A tokenizer replacing the model's own (tokenizer.json, vocab.json + merges.txt folder, or llama2.c tokenizer.bin). */
+  tokenizer: z.string().nullable().default(null),
   /** Prompt text; without it, read from stdin when piped, else the story starts from <|endoftext|>. */
   prompt: z.string().nullable().default(null),
   /** 0 = greedy. */
@@ -22,7 +24,7 @@ export const SampleSettingsSchema = z.strictObject({
   /** One JSON object per sample (tokens with prob and rank) instead of streamed text. */
   json: z.boolean().default(false),
   /** 'ref' (the TS reference, fast enough for one sequence of a small model), 'wasm' or 'auto'. */
-  backend: z.enum(['auto', 'wasm', 'ref']).default('ref'),
+  backend: z.enum(['auto', 'wasm', 'ref', 'webgpu']).default('ref'),
   threads: z.number().int().min(0).default(1),
 });
 

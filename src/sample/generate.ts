@@ -36,8 +36,14 @@ export interface GenerateOptions extends Partial<SamplingSettings> {
   signal?: AbortSignal;
 }
 
+/** Prompt tokens the model sees (with the leading <|endoftext|>), and how many of them fit its context window. */
+export function promptFit(model: Model, tokenizer: Tokenizer, prompt: string): { tokens: number; window: number } {
+  return { tokens: tokenizer.encode(prompt).length + (tokenizer.eotId >= 0 ? 1 : 0), window: model.cfg.maxSeqLen };
+}
+
 /**
- * Generates a continuation of `prompt`, yielding each new token as it is chosen (streaming).
+ * Generates a continuation of `prompt`, yielding each new token as it is chosen (streaming). A prompt longer than the
+ * context window is cut to its last window (see promptFit to tell the user).
  * @example
  * for await (const t of generate(model, tok, 'Once upon a time', { temperature: 0.8, topK: 40, seed: 1 })) {
  *   process.stdout.write(t.text);
@@ -57,8 +63,11 @@ export async function* generate(model: Model, tokenizer: Tokenizer, prompt: stri
   const context: number[] = (opts.prependEot ?? eot >= 0) && eot >= 0 ? [eot, ...ids] : ids;
   if (context.length === 0) throw new UserError('empty prompt and the tokenizer has no <|endoftext|> to start from: give a prompt (--prompt)');
   const session = opts.session ?? new InferenceSession(model);
+  // Only the last context window of a longer prompt can reach the next token: keep just that (prefilling the rest
+  // would slide the cache over and over for nothing; a 10,000-word prompt took half a minute). Callers say so.
+  if (context.length > session.ctx) context.splice(0, context.length - session.ctx);
   session.reset();
-  const decoder = tokenizer.streamDecoder();
+  const decoder = tokenizer.streamDecoder(context[context.length - 1]);
   let logits = session.prefill(context);
   for (let n = 0; n < maxTokens; n++) {
     if (opts.signal?.aborted) return;

@@ -1,5 +1,10 @@
 // A pool of Pyodide sandbox workers reused across programs: one program at a time per worker, a per-program time
 // limit (interrupt first, then terminate and replace), a WebAssembly memory cap, and typed results.
+//
+// The verdict depends on what the program did, not on how busy the machine was: the time limit is charged with the
+// time the worker thread ran or slept, not the time it sat runnable waiting for a CPU (Linux schedstat; elsewhere
+// plain wall time), and going over the memory cap is a memory failure even if the time limit also came.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -28,6 +33,11 @@ export interface SandboxOptions {
   entry?: string;
   /** Replace a worker after this many programs (default 50,000; 0 = never): bounds any state a program leaves behind. */
   recycleAfter?: number;
+  /**
+   * Wall-clock backstop as a multiple of the time limit (default 10): however starved of CPU a worker is, a program
+   * is stopped after this much real time.
+   */
+  maxStretch?: number;
 }
 
 export interface RunOptions {
@@ -43,6 +53,8 @@ export interface SandboxStats {
   restarts: number;
   /** Cold-start times of every worker started, in ms. */
   coldStartMs: number[];
+  /** Time programs spent waiting for a CPU (not charged to their time limit), in ms. */
+  starvedMs: number;
 }
 
 interface Job {
@@ -65,6 +77,21 @@ interface Slot {
   interrupted: boolean;
   dead: boolean;
   runs: number;
+  /** /proc/<pid>/task/<tid>/schedstat of the worker thread, when the OS has one. */
+  schedstat?: string;
+  /** Run-queue wait of the worker thread when the current job started, in ms. */
+  waitAtStart?: number;
+}
+
+/** How long a thread has waited runnable for a CPU, in ms (2nd field of schedstat, ns), or undefined. */
+function runqueueWaitMs(schedstat: string | undefined): number | undefined {
+  if (!schedstat) return undefined;
+  try {
+    const ns = Number(readFileSync(schedstat, 'latin1').split(' ')[1]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -85,7 +112,7 @@ export class SandboxPool {
   private nextId = 1;
   private closed = false;
   private startupError: unknown;
-  readonly stats: SandboxStats = { executions: 0, timeouts: 0, restarts: 0, coldStartMs: [] };
+  readonly stats: SandboxStats = { executions: 0, timeouts: 0, restarts: 0, coldStartMs: [], starvedMs: 0 };
   private readonly opts: Required<SandboxOptions>;
 
   private constructor(opts: SandboxOptions) {
@@ -97,6 +124,7 @@ export class SandboxPool {
       maxOutputChars: opts.maxOutputChars ?? 2000,
       entry: opts.entry ?? 'simple_math_problem',
       recycleAfter: opts.recycleAfter ?? 50_000,
+      maxStretch: opts.maxStretch ?? 10,
     };
   }
 
@@ -165,6 +193,7 @@ export class SandboxPool {
       worker.on('message', (m: WorkerMessage) => {
         if (m.ready) {
           slot.ready = true;
+          if (m.threadProc && runqueueWaitMs(`${m.threadProc}/schedstat`) !== undefined) slot.schedstat = `${m.threadProc}/schedstat`;
           this.stats.coldStartMs.push(m.coldMs ?? 0);
           resolve();
           this.pump();
@@ -194,10 +223,33 @@ export class SandboxPool {
       slot.job = job;
       slot.interrupted = false;
       slot.started = performance.now();
+      slot.waitAtStart = runqueueWaitMs(slot.schedstat);
       Atomics.store(slot.interrupt, 0, 0);
       slot.worker.postMessage({ id: job.id, code: job.code, entry: job.entry, maxOutput: this.opts.maxOutputChars });
-      slot.timer = setTimeout(() => this.onTimeLimit(slot, job), job.timeoutMs);
+      slot.timer = setTimeout(() => this.checkTimeLimit(slot, job), job.timeoutMs);
     }
+  }
+
+  /** Time the current job has waited for a CPU since it started, in ms (0 without schedstat). */
+  private starved(slot: Slot): number {
+    const now = runqueueWaitMs(slot.schedstat);
+    return now === undefined || slot.waitAtStart === undefined ? 0 : Math.max(0, now - slot.waitAtStart);
+  }
+
+  /**
+   * The wall-clock timer fired: charge only the time the program ran or slept. If waiting for a CPU ate part of the
+   * limit, check again when the rest would be used up (until the maxStretch backstop); else stop the program.
+   */
+  private checkTimeLimit(slot: Slot, job: Job): void {
+    if (slot.job !== job) return;
+    const wall = performance.now() - slot.started;
+    const charged = wall - this.starved(slot);
+    if (charged < job.timeoutMs && wall < job.timeoutMs * this.opts.maxStretch) {
+      const rest = Math.min(job.timeoutMs - charged, job.timeoutMs * this.opts.maxStretch - wall);
+      slot.timer = setTimeout(() => this.checkTimeLimit(slot, job), Math.max(5, Math.ceil(rest)));
+      return;
+    }
+    this.onTimeLimit(slot, job);
   }
 
   /** Time limit reached: raise KeyboardInterrupt (works for Python loops); terminate if it does not stop. */
@@ -255,6 +307,7 @@ export class SandboxPool {
     const job = slot.job!;
     clearTimeout(slot.timer);
     clearTimeout(slot.grace);
+    this.stats.starvedMs += this.starved(slot);
     slot.job = undefined;
     this.stats.executions++;
     if (!r.ok && r.failure === 'timeout') this.stats.timeouts++;
@@ -288,6 +341,7 @@ export class SandboxPool {
 interface WorkerMessage {
   ready?: boolean;
   coldMs?: number;
+  threadProc?: string | null;
   id?: number;
   fatal?: string;
   blocked?: string | null;

@@ -2,7 +2,7 @@
 // hardens this thread's JavaScript realm as a backstop, then runs one program per message.
 // Plain JavaScript (no tsx) so a replacement worker starts as fast as Pyodide allows.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const { memoryLimitBytes, interrupt, runnerPath } = workerData;
@@ -32,6 +32,13 @@ function denied(what, returnValue) {
   };
   return f;
 }
+
+// This thread's /proc entry (Linux): the pool reads its schedstat to charge the time limit with the time this thread
+// ran or slept, not the time it waited for a CPU on a busy machine.
+let threadProc = null;
+try {
+  threadProc = '/proc/' + readlinkSync('/proc/thread-self');
+} catch {}
 
 const t0 = Date.now();
 const { loadPyodide } = await import('pyodide');
@@ -81,7 +88,7 @@ for (const k of ['process', 'require', 'fetch', 'WebSocket', 'Worker', 'SharedWo
 const interruptView = new Int32Array(interrupt);
 const heapBytes = () => heap?.buffer.byteLength ?? py._module?.HEAPU8?.buffer.byteLength ?? 0;
 booted = true;
-parentPort.postMessage({ ready: true, coldMs: Date.now() - t0, info: JSON.parse(selftest()), heapBytes: heapBytes() });
+parentPort.postMessage({ ready: true, coldMs: Date.now() - t0, info: JSON.parse(selftest()), heapBytes: heapBytes(), threadProc });
 
 parentPort.on('message', (m) => {
   Atomics.store(interruptView, 0, 0);
@@ -95,7 +102,8 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, fatal: String(e?.message ?? e).split('\n')[0], blocked, capHit });
     return;
   }
-  if (capHit && result.status !== 'timeout') result = { status: 'memory', message: `the program went over the ${memoryLimitBytes >> 20} MiB memory limit`, stdout: result.stdout };
+  // Going over the memory cap is what the program did, whether or not the time limit also came: memory wins.
+  if (capHit) result = { status: 'memory', message: `the program went over the ${memoryLimitBytes >> 20} MiB memory limit`, stdout: result.stdout };
   if (blocked) result = { status: 'blocked', message: `blocked: ${blocked}`, stdout: result.stdout };
   parentPort.postMessage({ id: m.id, result, heapBytes: heapBytes(), blocked });
 });

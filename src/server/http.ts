@@ -11,6 +11,7 @@ import type { Backend } from '../engine/backend.ts';
 import { readInspectReport } from '../inspect/index.ts';
 import type { NeuronReport } from '../inspect/neurons.ts';
 import { UserError } from '../util/errors.ts';
+import { searchNeurons } from './interactive.ts';
 import { ModelCache, attentionOf, gameStory, heldOutStories, playground } from './models.ts';
 import { HttpError, fileInside } from './paths.ts';
 import { discoverReports, generationStats, readReport, runDataset } from './reports.ts';
@@ -217,27 +218,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const id = p.str('id');
       const report = neurons.get(store.dir(id));
       if (!report) throw new HttpError(404, `run ${id} has no inspect/neurons.json`, `tinystories inspect neurons --run <runs>/${id} --data <src>`);
-      const q = p.str('q', '').trim().toLowerCase();
-      const layer = p.opt('layer');
-      const cls = p.opt('class');
-      const offset = p.num('offset', 0, 0, 1e9, true);
-      const limit = p.num('limit', 50, 1, 500, true);
       const sort = p.str('sort', 'consistency');
       if (sort !== 'consistency' && sort !== 'quote') throw new HttpError(400, `query parameter 'sort' must be consistency or quote, got '${sort}'`);
-      // 'quote': neurons whose top activations open quotations (the paper's "I"/"We" at a quote start) first
-      const order = sort === 'quote' ? [...report.ranking].sort((a, b) => report.neurons[b]!.quoteStartShare - report.neurons[a]!.quoteStartShare) : report.ranking;
-      const hits = order.filter((i) => {
-        const n = report.neurons[i]!;
-        if (layer !== null && String(n.layer) !== layer) return false;
-        if (cls !== null && n.wordClass !== cls) return false;
-        if (!q) return true;
-        if (/^\d+$/.test(q) && String(n.neuron) === q) return true;
-        return n.commonWords.some((w) => w.word.toLowerCase().includes(q)) || n.top.some((t) => t.word.toLowerCase().includes(q));
-      });
-      return {
-        id, arch: report.arch, source: report.source, tokens: report.tokens, topK: report.topK, layers: report.layers, hidden: report.hidden,
-        total: hits.length, offset, neurons: hits.slice(offset, offset + limit).map((i) => report.neurons[i]!),
-      };
+      return { id, ...searchNeurons(report, { q: p.str('q', ''), layer: p.opt('layer'), cls: p.opt('class'), sort, offset: p.num('offset', 0, 0, 1e9, true), limit: p.num('limit', 50, 1, 500, true) }) };
     },
     '/api/attention': (p) => {
       const id = p.str('id');

@@ -1,9 +1,14 @@
 // Reports the dashboard finds under its roots: evaluation reports (eval gpt / eval metrics), generation runs (synth),
 // and dataset statistics (token-shard manifests of runs, corpus statistics of generated stories).
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { manifestSplits, readManifest } from '../data/shards.ts';
 import { computeStats, type CorpusStats } from '../data/stats.ts';
+import { runShardDir } from '../train/run-config.ts';
 import { HttpError, runPath, walkableSubdirs } from './paths.ts';
+import type { DatasetSummary } from './api-types.ts';
+
+export type { DatasetSummary };
 
 const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules', 'completions']);
 const MAX_DEPTH = 4;
@@ -64,35 +69,14 @@ export function readReport(root: string, id: string): { kind: ReportKind; report
   return { kind, report: obj as Record<string, unknown> };
 }
 
-/** A run's token-shard manifest figures (what it was trained on). */
-export interface DatasetSummary {
-  run: string;
-  source: string | null;
-  vocabSize: number | null;
-  complete: boolean;
-  splits: Record<string, { shards: number; docs: number; tokens: number; bytes: number }>;
-}
 
 /** Reads the shard manifest a run was trained on; null when the run names none or it is unreadable. */
 export function runDataset(runDir: string, id: string): DatasetSummary | null {
   try {
-    const tc = JSON.parse(readFileSync(join(runDir, 'train_config.json'), 'utf8')) as { shards?: string };
-    if (!tc.shards) return null;
-    const m = JSON.parse(readFileSync(join(resolve(runDir, tc.shards), 'manifest.json'), 'utf8')) as {
-      options?: { data?: string };
-      vocabSize?: number;
-      complete?: boolean;
-      shards?: Array<{ split: string; docs: number; tokens: number; bytes: number }>;
-    };
-    const splits: DatasetSummary['splits'] = {};
-    for (const s of m.shards ?? []) {
-      const t = (splits[s.split] ??= { shards: 0, docs: 0, tokens: 0, bytes: 0 });
-      t.shards++;
-      t.docs += s.docs;
-      t.tokens += s.tokens;
-      t.bytes += s.bytes;
-    }
-    return { run: id, source: m.options?.data ?? null, vocabSize: m.vocabSize ?? null, complete: m.complete ?? false, splits };
+    const shardDir = runShardDir(runDir);
+    if (!shardDir) return null;
+    const m = readManifest(shardDir);
+    return { run: id, source: m.options.data, vocabSize: m.vocabSize, complete: m.complete, splits: manifestSplits(m) };
   } catch {
     return null;
   }

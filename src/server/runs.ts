@@ -3,7 +3,11 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, r
 import { join, relative, sep } from 'node:path';
 import { fromHfConfig } from '../checkpoint/hf-config.ts';
 import { countParams } from '../engine/model.ts';
+import { TRAIN_CONFIG, hasTrainConfig, peekTrainConfig, readRunError } from '../train/run-config.ts';
 import { HttpError, runPath, walkableSubdirs } from './paths.ts';
+import type { MetricColumns, RunDetailResponse, RunSummary } from './api-types.ts';
+
+export type { MetricColumns, RunSummary };
 
 /** Directories a walk never enters (parts of a run, or not runs at all). */
 const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules']);
@@ -11,7 +15,7 @@ const MAX_DEPTH = 3;
 
 /** Whether a directory is a training run (or at least a model folder we can sample from). */
 export function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'train_config.json')) || existsSync(join(dir, 'metrics.jsonl')) || (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model.safetensors')));
+  return hasTrainConfig(dir) || existsSync(join(dir, 'metrics.jsonl')) || (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model.safetensors')));
 }
 
 /** Run ids (paths relative to root, '/'-separated) of every run up to three levels down, sorted. */
@@ -29,24 +33,10 @@ export function discoverRuns(root: string): string[] {
   return out;
 }
 
-/** metrics.jsonl held as columns. `val*` columns hold the validation records only. */
-export interface MetricColumns {
-  step: number[];
-  loss: number[];
-  lr: number[];
-  tokens: number[];
-  wall_s: number[];
-  tokens_per_s: number[];
-  val_step: number[];
-  val_loss: number[];
-  val_tokens: number[];
-  val_wall_s: number[];
-}
-
 const TRAIN_KEYS = ['step', 'loss', 'lr', 'tokens', 'wall_s', 'tokens_per_s'] as const;
 
 function emptyColumns(): MetricColumns {
-  return { step: [], loss: [], lr: [], tokens: [], wall_s: [], tokens_per_s: [], val_step: [], val_loss: [], val_tokens: [], val_wall_s: [] };
+  return { step: [], loss: [], lr: [], tokens: [], wall_s: [], tokens_per_s: [], val_step: [], val_loss: [], val_bpb: [], val_tokens: [], val_wall_s: [] };
 }
 
 function num(v: unknown): number {
@@ -118,6 +108,7 @@ export class MetricsTail {
     if (typeof r.val_loss === 'number') {
       c.val_step.push(r.step);
       c.val_loss.push(r.val_loss);
+      c.val_bpb.push(num(r.val_bpb));
       c.val_tokens.push(num(r.tokens));
       c.val_wall_s.push(num(r.wall_s));
     }
@@ -153,33 +144,10 @@ export function sliceColumns(c: MetricColumns, max: number, from = 0, valFrom = 
     ...out,
     val_step: c.val_step.slice(valFrom),
     val_loss: c.val_loss.slice(valFrom),
+    val_bpb: c.val_bpb.slice(valFrom),
     val_tokens: c.val_tokens.slice(valFrom),
     val_wall_s: c.val_wall_s.slice(valFrom),
   };
-}
-
-/** One row of the Runs table. */
-export interface RunSummary {
-  id: string;
-  arch: string | null;
-  params: number | null;
-  dim: number | null;
-  layers: number | null;
-  step: number | null;
-  totalSteps: number | null;
-  tokens: number | null;
-  bestValLoss: number | null;
-  lastLoss: number | null;
-  tokensPerSecond: number | null;
-  checkpoints: string[];
-  hasBest: boolean;
-  inspect: { attention: boolean; neurons: boolean };
-  /** ms since epoch of the last metrics write. */
-  updatedAt: number | null;
-  /** Metrics written in the last 60 s: probably training now. */
-  live: boolean;
-  /** Set when the run directory is unreadable or malformed (the row still shows). */
-  error?: string;
 }
 
 function readJsonFile(path: string): Record<string, unknown> | null {
@@ -250,7 +218,7 @@ export class RunStore {
   /** The Runs-table row of a run; a malformed run gets a row with `error` instead of failing the list. */
   summary(id: string): RunSummary {
     const s: RunSummary = {
-      id, arch: null, params: null, dim: null, layers: null, step: null, totalSteps: null, tokens: null, bestValLoss: null,
+      id, arch: null, params: null, dim: null, layers: null, step: null, totalSteps: null, tokens: null, bestValLoss: null, bestValBpb: null,
       lastLoss: null, tokensPerSecond: null, checkpoints: [], hasBest: false, inspect: { attention: false, neurons: false }, updatedAt: null, live: false,
     };
     try {
@@ -278,16 +246,27 @@ export class RunStore {
         s.updatedAt = tail.mtimeMs;
         s.live = Date.now() - tail.mtimeMs < 60_000;
       }
-      if (c.val_loss.length) s.bestValLoss = Math.min(...c.val_loss);
+      if (c.val_loss.length) {
+        s.bestValLoss = Math.min(...c.val_loss);
+        const bpb = c.val_bpb[c.val_loss.indexOf(s.bestValLoss)]!;
+        s.bestValBpb = Number.isFinite(bpb) ? bpb : null;
+      }
       const ptr = readJsonFile(join(dir, 'trainer_state.json'));
       if (ptr && typeof ptr.bestValLoss === 'number') s.bestValLoss = s.bestValLoss === null ? ptr.bestValLoss : Math.min(s.bestValLoss, ptr.bestValLoss);
       if (ptr && typeof ptr.latest === 'string' && /^checkpoints\/step-\d+$/.test(ptr.latest)) {
         const st = readJsonFile(join(dir, ptr.latest, 'state.json'));
         if (st && typeof st.totalSteps === 'number') s.totalSteps = st.totalSteps;
       }
-      const tc = readJsonFile(join(dir, 'train_config.json'));
-      const settings = tc?.settings as { steps?: number | null } | undefined;
-      if (s.totalSteps === null && typeof settings?.steps === 'number') s.totalSteps = settings.steps;
+      const steps = peekTrainConfig(dir)?.settings?.steps;
+      if (s.totalSteps === null && typeof steps === 'number') s.totalSteps = steps;
+      const failed = readRunError(dir); // e.g. training diverged: shown instead of a healthy row
+      if (failed) s.error = failed;
+      // A run whose final checkpoint is committed (at its last step, with no metrics after it) or that failed is not
+      // live, however recent its last metrics write: a finished run used to show "live" for a minute. Rows past the
+      // final checkpoint mean it was resumed for more steps, so it is live again.
+      const committed = ptr && typeof ptr.step === 'number' ? ptr.step : null;
+      const finished = committed !== null && s.totalSteps !== null && committed >= s.totalSteps && (s.step ?? -1) <= committed;
+      if (failed || finished) s.live = false;
     } catch (e) {
       s.error = (e as Error).message.split('\n')[0];
     }
@@ -295,7 +274,7 @@ export class RunStore {
   }
 
   /** Details of one run: summary, HF config, training settings, checkpoints. */
-  detail(id: string): Record<string, unknown> {
+  detail(id: string): RunDetailResponse {
     const dir = this.dir(id);
     const safe = (name: string) => {
       try {
@@ -304,7 +283,7 @@ export class RunStore {
         return { error: `${name}: ${(e as Error).message.split('\n')[0]}` };
       }
     };
-    return { summary: this.summary(id), config: safe('config.json'), trainConfig: safe('train_config.json'), trainerState: safe('trainer_state.json'), checkpoints: this.checkpoints(id) };
+    return { summary: this.summary(id), config: safe('config.json'), trainConfig: safe(TRAIN_CONFIG), trainerState: safe('trainer_state.json'), checkpoints: this.checkpoints(id) };
   }
 
   /** samples.jsonl grouped by step (the stories written during training, one group per checkpoint interval). */

@@ -8,7 +8,7 @@ import type { Lang } from './words.ts';
 export const FEATURES = ['Dialogue', 'BadEnding', 'MoralValue', 'Twist', 'Foreshadowing', 'Conflict'] as const;
 export type Feature = (typeof FEATURES)[number];
 
-/** The phrase inserted into a prompt for each feature (English: data/paper and third-party wording; see docs/engineering/synth.md). */
+/** The phrase inserted into a prompt for each feature (English: the released data's, the paper's and third-party wording). */
 export const FEATURE_PHRASES: Record<Lang, Record<Feature, string>> = {
   en: {
     Dialogue: 'the story should contain at least one dialogue',

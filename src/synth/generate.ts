@@ -1,18 +1,17 @@
 // `generate`: TinyStories-style stories from sampled (verb, noun, adjective, features) prompts, optionally with
-// a summary per story (TinyStoriesInstruct), through the exactly-once engine.
+// a summary per story (TinyStoriesInstruct), through the journaled LLM job runner (src/llm/jobs.ts).
 import { join } from 'node:path';
+import { callOrRecord, duplicateReason, fingerprintHash, recordUsage, runEngine, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from '../llm/jobs.ts';
+import type { Journal } from '../llm/journal.ts';
 import type { ChatRequest } from '../llm/types.ts';
-import { LlmError } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import type { MinHashOptions } from './dedup.ts';
-import { fingerprintHash, isTransient, recordUsage, runEngine, type EngineResult, type SlotContext, type SlotResult, type SlotTask, type SynthRunOptions } from './engine.ts';
+import { NearDuplicateIndex, type MinHashOptions } from './dedup.ts';
 import type { FeatureDistribution } from './features.ts';
 import { buildVocabulary, checkStory, cleanStory, type FilterOptions, type RejectReason } from './filters.ts';
 import { instructText, storiesText } from './export.ts';
 import { renderPrompt, samplePromptSpec, summaryPrompt, type PromptSpec } from './prompts.ts';
 import { buildReport, writeReport } from './report.ts';
 import type { Lang, WordLists } from './words.ts';
-import type { Journal } from './journal.ts';
 
 export interface GenerateOptions extends SynthRunOptions {
   out: string;
@@ -70,12 +69,8 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
         for (let attempt = 0; attempt < attemptsPerSlot; attempt++) {
           const rid = storyRequestId(o.seed, index, attempt);
           const req: ChatRequest = { model: o.model, messages: [{ role: 'user', content: prompt }], maxTokens: o.maxTokens, temperature: o.temperature };
-          let call;
-          try {
-            call = await ctx.call(rid, req);
-          } catch (e) {
-            if (isTransient(e) || !(e instanceof LlmError)) throw e;
-            ctx.noteAttempt(rid, id, 'request_failed', false);
+          const call = await callOrRecord(ctx, rid, id, req);
+          if (!call) {
             last = 'request_failed';
             continue;
           }
@@ -83,11 +78,7 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
           const { text, stripped } = cleanStory(r.text);
           let reason: RejectReason | undefined =
             r.finishReason === 'refusal' || r.finishReason === 'content_filter' ? 'refusal' : r.finishReason === 'length' ? 'truncated' : undefined;
-          reason ??= checkStory(text, spec.words, vocab, filterOpts);
-          if (!reason) {
-            const dup = ctx.dedup.check(text);
-            if (dup) reason = dup.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate';
-          }
+          reason ??= checkStory(text, spec.words, vocab, filterOpts) ?? duplicateReason(ctx.dedup, text);
           if (reason) {
             ctx.noteAttempt(rid, id, reason, stripped);
             last = reason;
@@ -96,13 +87,11 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
           let summary = '';
           const calls = [call];
           if (o.instruct) {
-            const sid = `${rid}-sum`;
-            try {
-              const s = await ctx.call(sid, { model: o.model, messages: [{ role: 'user', content: summaryPrompt(text, o.lang) }], maxTokens: 200, temperature: o.temperature === undefined ? undefined : Math.min(o.temperature, 0.7) });
+            // a refused summary request is recorded below with the story's request id, as an empty summary is
+            const s = await callOrRecord(ctx, `${rid}-sum`, id, { model: o.model, messages: [{ role: 'user', content: summaryPrompt(text, o.lang) }], maxTokens: 200, temperature: o.temperature === undefined ? undefined : Math.min(o.temperature, 0.7) }, null);
+            if (s) {
               summary = cleanStory(s.response.text).text.replace(/^(summary|tóm tắt)\s*:\s*/iu, '').replace(/\s*\n\s*/g, ' ');
               calls.push(s);
-            } catch (e) {
-              if (isTransient(e) || !(e instanceof LlmError)) throw e;
             }
             if (!summary) {
               ctx.noteAttempt(rid, id, 'request_failed', stripped);
@@ -110,9 +99,8 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
               continue;
             }
             // another slot may have been accepted while the summary was written
-            const dup = ctx.dedup.check(text);
-            if (dup) {
-              const why: RejectReason = dup.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate';
+            const why = duplicateReason(ctx.dedup, text);
+            if (why) {
               ctx.noteAttempt(rid, id, why, stripped);
               last = why;
               continue;
@@ -148,7 +136,7 @@ export async function generate(o: GenerateOptions): Promise<EngineResult> {
     scheduler: o.scheduler,
     prices: o.prices,
     batch: o.batch,
-    dedup: o.dedup,
+    dedup: new NearDuplicateIndex(o.dedup),
     maxFailures: o.maxFailures,
     label: 'generate',
     quiet: o.quiet,

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { FEATURES } from './features.ts';
 import { REJECT_REASONS } from './filters.ts';
-import { Journal } from './journal.ts';
+import { Journal } from '../llm/journal.ts';
 
 export interface RunReport {
   fingerprint: Record<string, unknown>;

@@ -2,10 +2,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LlmError } from '../llm/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { isTransient, recordUsage, runEngine, type EngineResult, type SlotTask, type SynthRunOptions } from './engine.ts';
+import { callOrRecord, duplicateReason, recordUsage, runEngine, type EngineResult, type SlotTask, type SynthRunOptions } from '../llm/jobs.ts';
+import { NearDuplicateIndex } from './dedup.ts';
 import { storiesText } from './export.ts';
 import { cleanStory, isRefusal, languageMatches, type RejectReason } from './filters.ts';
 import { translatePrompt } from './prompts.ts';
@@ -73,14 +73,8 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
         const story = String(rec.story).trim();
         for (let attempt = 0; attempt < attempts; attempt++) {
           const rid = `${id}-tr${o.to}-a${attempt}`;
-          let call;
-          try {
-            call = await ctx.call(rid, { model: o.model, messages: [{ role: 'user', content: translatePrompt(story, o.to) }], maxTokens: o.maxTokens, temperature: o.temperature });
-          } catch (e) {
-            if (isTransient(e) || !(e instanceof LlmError)) throw e;
-            ctx.noteAttempt(rid, id, 'request_failed', false);
-            continue;
-          }
+          const call = await callOrRecord(ctx, rid, id, { model: o.model, messages: [{ role: 'user', content: translatePrompt(story, o.to) }], maxTokens: o.maxTokens, temperature: o.temperature });
+          if (!call) continue;
           const r = call.response;
           const { text, stripped } = cleanStory(r.text);
           const ratio = words(text).length / Math.max(1, words(story).length);
@@ -92,11 +86,7 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
             : ratio < 0.4 ? 'too_short'
             : ratio > 3 ? 'too_long'
             : !languageMatches(text, o.to) ? 'language'
-            : undefined;
-          if (!reason) {
-            const dup = ctx.dedup.check(text);
-            if (dup) reason = dup.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate';
-          }
+            : duplicateReason(ctx.dedup, text);
           if (reason) {
             ctx.noteAttempt(rid, id, reason, stripped);
             last = reason;
@@ -105,10 +95,8 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
           let summary = rec.summary;
           const calls = [call];
           if (typeof rec.summary === 'string' && rec.summary.trim()) {
-            const s = await ctx.call(`${rid}-sum`, { model: o.model, messages: [{ role: 'user', content: translatePrompt(rec.summary, o.to) }], maxTokens: 300, temperature: o.temperature }).catch((e) => {
-              if (isTransient(e) || !(e instanceof LlmError)) throw e;
-              return undefined;
-            });
+            // a refused summary translation leaves the summary empty; the story is still accepted
+            const s = await callOrRecord(ctx, `${rid}-sum`, id, { model: o.model, messages: [{ role: 'user', content: translatePrompt(rec.summary, o.to) }], maxTokens: 300, temperature: o.temperature }, null);
             summary = s ? cleanStory(s.response.text).text.replace(/\s*\n\s*/g, ' ') : '';
             if (s) calls.push(s);
           }
@@ -140,6 +128,7 @@ export async function translate(o: TranslateOptions): Promise<EngineResult> {
     scheduler: o.scheduler,
     prices: o.prices,
     batch: o.batch,
+    dedup: new NearDuplicateIndex(),
     maxFailures: o.maxFailures,
     label: 'translate',
     quiet: o.quiet,

@@ -4,16 +4,37 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import type { SpecialToken, TokenizerData } from './tokenizer.ts';
 import { Tokenizer } from './tokenizer.ts';
+import { isSentencePieceJson, sentencePieceFromHfJson, sentencePieceToHfJson } from './sentencepiece.ts';
 
 /** Marker of our top-K remap file (a Hugging Face tokenizer.json cannot express a many-to-one id map). */
 export const REMAP_FORMAT = 'tinystories-topk-remap';
 
+/** A genuine Hugging Face tokenizer file, as run directories and model folders name it. */
+export const HF_TOKENIZER_FILE = 'tokenizer.json';
+/**
+ * Where a run directory keeps a top-K remap tokenizer instead: Hugging Face tools cannot load our format, so it must
+ * not pose as their tokenizer.json.
+ */
+export const TOPK_TOKENIZER_FILE = 'tokenizer.topk.json';
+
+/** The file name a run directory gives this tokenizer: tokenizer.json, or tokenizer.topk.json for a top-K remap. */
+export function tokenizerFileName(tok: Tokenizer): string {
+  return tok.data.remap ? TOPK_TOKENIZER_FILE : HF_TOKENIZER_FILE;
+}
+
+/** The tokenizer file of a directory (tokenizer.json, else tokenizer.topk.json), or null when it has neither. */
+export function tokenizerFileIn(dir: string): string | null {
+  for (const f of [HF_TOKENIZER_FILE, TOPK_TOKENIZER_FILE]) if (existsSync(join(dir, f))) return join(dir, f);
+  return null;
+}
+
 /** The tokenizer.json object for a byte-level BPE (no remap): loadable by Hugging Face tokenizers (Rust and JS). */
 export function toHfJson(data: TokenizerData): object {
   if (data.remap) return toRemapJson(data);
+  if (data.sentencepiece) return sentencePieceToHfJson(data);
   const vocab: Record<string, number> = {};
   data.tokens.forEach((t, id) => {
-    if (t !== undefined && !(t in vocab)) vocab[t] = id;
+    if (t !== undefined && !Object.hasOwn(vocab, t)) vocab[t] = id; // not `in`: "constructor" is on Object.prototype
   });
   const merges: string[] = [];
   for (let r = 0; r < data.merges.length / 2; r++) {
@@ -98,6 +119,7 @@ function dataFromJson(obj: unknown, where: string): TokenizerData {
       `${where}: not a Hugging Face tokenizer.json (no "model" object); expected a byte-level BPE tokenizer.json, a top-K file, or a vocab.json + merges.txt directory`,
     );
   }
+  if (isSentencePieceJson(j)) return sentencePieceFromHfJson(j, where);
   if (model.type !== 'BPE') {
     throw new UserError(`${where}: model.type must be "BPE" (byte-level BPE); got ${JSON.stringify(model?.type)}`);
   }
@@ -107,7 +129,8 @@ function dataFromJson(obj: unknown, where: string): TokenizerData {
       `${where}: pre_tokenizer must be ByteLevel with add_prefix_space=false and use_regex=true (GPT-2 style)`,
     );
   }
-  if (model.byte_fallback === true || typeof model.continuing_subword_prefix === 'string' || model.dropout) {
+  // transformers' GPT2Converter writes continuing_subword_prefix "" (no prefix): only a non-empty one is unsupported
+  if (model.byte_fallback === true || (typeof model.continuing_subword_prefix === 'string' && model.continuing_subword_prefix !== '') || model.dropout) {
     throw new UserError(`${where}: byte_fallback, continuing_subword_prefix and dropout are not supported`);
   }
   const norm = j.normalizer as Json | null | undefined;
@@ -150,9 +173,10 @@ function parseMerges(list: unknown[], vocab: Record<string, number>, where: stri
       a = m.slice(0, k);
       b = m.slice(k + 1);
     } else if (Array.isArray(m)) [a, b] = m as string[];
-    const ia = a === undefined ? undefined : vocab[a];
-    const ib = b === undefined ? undefined : vocab[b];
-    if (ia === undefined || ib === undefined || vocab[a! + b!] === undefined) {
+    const own = (t: string | undefined) => (t !== undefined && Object.hasOwn(vocab, t) ? vocab[t] : undefined);
+    const ia = own(a);
+    const ib = own(b);
+    if (ia === undefined || ib === undefined || own(a! + b!) === undefined) {
       throw new UserError(`${where}: merge ${r + 1} ${JSON.stringify(m)} uses a token missing from the vocabulary`);
     }
     out[2 * r] = ia;
@@ -187,11 +211,12 @@ export function loadVocabMerges(vocabPath: string, mergesPath: string): Tokenize
 export function loadTokenizer(path: string): Tokenizer {
   if (!existsSync(path)) throw new UserError(`tokenizer not found: ${path} (train one with: tinystories tokenizer train)`);
   if (statSync(path).isDirectory()) {
-    if (existsSync(join(path, 'tokenizer.json'))) return loadTokenizer(join(path, 'tokenizer.json'));
+    const file = tokenizerFileIn(path);
+    if (file) return loadTokenizer(file);
     if (existsSync(join(path, 'vocab.json')) && existsSync(join(path, 'merges.txt'))) {
       return loadVocabMerges(join(path, 'vocab.json'), join(path, 'merges.txt'));
     }
-    throw new UserError(`${path}: directory has neither tokenizer.json nor vocab.json + merges.txt`);
+    throw new UserError(`${path}: directory has neither tokenizer.json (or tokenizer.topk.json) nor vocab.json + merges.txt`);
   }
   return fromHfJson(readJson(path), path);
 }

@@ -5,3 +5,4 @@ export { loadTokenizer, loadVocabMerges, fromHfJson, toHfJson, REMAP_FORMAT } fr
 export { restrictToTopK, type TopKOptions, type TopKResult } from './topk.ts';
 export { EncodePool, encodeMany, type EncodedBatch } from './pool.ts';
 export { pretokenize, splitPretokens, bytesToUnicode, GPT2_PATTERN } from './pretokenize.ts';
+export { type SentencePieceInfo } from './sentencepiece.ts';

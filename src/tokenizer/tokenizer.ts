@@ -4,6 +4,7 @@ import { MergeTable } from './merge-table.ts';
 import { toHfJson } from './hf-json.ts';
 import { encodeMany } from './pool.ts';
 import { BYTE_CHARS, splitPretokens } from './pretokenize.ts';
+import { SentencePieceEncoder, type SentencePieceInfo, pieceBytes } from './sentencepiece.ts';
 
 /** A special token such as `<|endoftext|>`: matched verbatim before normalization, never split or merged. */
 export interface SpecialToken {
@@ -33,6 +34,11 @@ export interface TokenizerData {
   /** Unicode normalization applied before pre-tokenization ('NFC' for trained tokenizers, null for GPT-2). */
   normalizer: 'NFC' | null;
   remap?: VocabRemap;
+  /**
+   * Present for a sentencepiece-style vocabulary (llama2.c tokenizer.bin, Llama tokenizer.json): `tokens` then spell
+   * raw piece bytes byte-level, `merges` is empty, and encoding follows llama2.c (see sentencepiece.ts).
+   */
+  sentencepiece?: SentencePieceInfo;
 }
 
 const CACHE_LIMIT = 1 << 18;
@@ -54,6 +60,7 @@ export class Tokenizer {
   private readonly tokenBytes: Uint8Array[];
   private readonly specialsByContent: Map<string, number>;
   private readonly baseToNew: Int32Array | undefined;
+  private readonly sp: SentencePieceEncoder | null;
   private cache = new Map<string, number[]>();
   private scratch = new Int32Array(256);
   private utf8 = new Uint8Array(1024);
@@ -81,13 +88,16 @@ export class Tokenizer {
       results[r] = id;
     }
     this.table = new MergeTable(data.merges, results);
+    this.sp = data.sentencepiece ? new SentencePieceEncoder(data) : null;
     this.tokenBytes = data.tokens.map((t, id) => {
+      if (data.sentencepiece) return pieceBytes(data, id, specialIds);
       if (specialIds.has(id) || t === undefined) return encoder.encode(t ?? '');
       return byteLevelToBytes(t);
     });
     for (const s of data.specials) this.tokenBytes[s.id] = encoder.encode(s.content);
     this.specialsByContent = new Map(data.specials.map((s) => [s.content, s.id]));
-    const eot = data.specials.find((s) => s.content === '<|endoftext|>')?.id ?? -1;
+    // A sentencepiece vocabulary's document separator is BOS: llama2.c starts every story from it and stops at it.
+    const eot = data.sentencepiece ? data.sentencepiece.bos : (data.specials.find((s) => s.content === '<|endoftext|>')?.id ?? -1);
     if (data.remap) {
       const r = data.remap;
       this.baseToNew = new Int32Array(data.tokens.length).fill(r.fallbackId);
@@ -149,6 +159,10 @@ export class Tokenizer {
   }
 
   private encodeOrdinary(raw: string, out: number[]): void {
+    if (this.sp) {
+      this.sp.encode(raw, out);
+      return;
+    }
     const text = this.data.normalizer === 'NFC' ? raw.normalize('NFC') : raw;
     const cache = this.cache;
     splitPretokens(text, (start, end) => {
@@ -283,14 +297,17 @@ export class Tokenizer {
     return new TextDecoder().decode(this.decodeBytes(ids));
   }
 
-  /** The raw bytes of `ids`. */
+  /**
+   * The raw bytes of `ids`. For a sentencepiece vocabulary the leading space of the first piece and of any piece
+   * after BOS is dropped (the dummy prefix), as Hugging Face's Llama decoder and llama2.c's run.c do.
+   */
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
     let total = 0;
-    for (let i = 0; i < ids.length; i++) total += this.bytesOf(ids[i]!).length;
+    for (let i = 0; i < ids.length; i++) total += this.pieceAfter(i === 0 ? -1 : ids[i - 1]!, ids[i]!, i === 0).length;
     const out = new Uint8Array(total);
     let off = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = this.bytesOf(ids[i]!);
+      const b = this.pieceAfter(i === 0 ? -1 : ids[i - 1]!, ids[i]!, i === 0);
       out.set(b, off);
       off += b.length;
     }
@@ -316,15 +333,30 @@ export class Tokenizer {
     return this.data.remap ? this.data.remap.newToBase[id]! : id;
   }
 
+  /** Bytes of `id` following `prev`; a sentencepiece piece drops its dummy-prefix space at the start or after BOS. */
+  pieceAfter(prev: number, id: number, first = false): Uint8Array {
+    const b = this.bytesOf(id);
+    if (this.sp && (first || prev === this.eotId) && b[0] === 0x20) return b.subarray(1);
+    return b;
+  }
+
   private bytesOf(id: number): Uint8Array {
     const base = this.baseId(id);
     if (base < 0) return encoder.encode(this.data.remap!.fallbackContent);
     return this.tokenBytes[base]!;
   }
 
-  /** A streaming decoder: feed ids one by one, get text as soon as whole characters are complete. */
-  streamDecoder(): StreamDecoder {
-    return new StreamDecoder(this);
+  /**
+   * A streaming decoder: feed ids one by one, get text as soon as whole characters are complete. `after` is the
+   * id before the first one pushed (a sentencepiece piece right after BOS drops its leading space, as run.c does).
+   */
+  streamDecoder(after = -1): StreamDecoder {
+    return new StreamDecoder(this, after);
+  }
+
+  /** Whether this is a sentencepiece-style vocabulary (llama2.c / Llama) rather than byte-level BPE. */
+  get isSentencePiece(): boolean {
+    return this.sp !== null;
   }
 
   /** The Hugging Face tokenizer.json object (see hf-json.ts). */
@@ -346,10 +378,15 @@ export class Tokenizer {
 /** Decodes a stream of ids without splitting multi-byte characters across tokens. */
 export class StreamDecoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
-  constructor(private readonly tok: Tokenizer) {}
+  constructor(
+    private readonly tok: Tokenizer,
+    private prev = -1,
+  ) {}
   /** Text completed by this id ('' while a character is still partial). */
   push(id: number): string {
-    return this.decoder.decode(this.tok.decodeBytes([id]), { stream: true });
+    const bytes = this.tok.pieceAfter(this.prev, id);
+    this.prev = id;
+    return this.decoder.decode(bytes, { stream: true });
   }
   /** Flushes a trailing partial character (as U+FFFD). */
   end(): string {

@@ -12,7 +12,11 @@ export interface MetricsRecord {
   /** Seconds of training so far, summed across resumes. */
   wall_s: number;
   tokens: number;
+  /** Bits per byte of this step's training text (src/train/bpb.ts). */
+  bpb?: number;
   val_loss?: number;
+  /** Bits per byte of the validation windows' text. */
+  val_bpb?: number;
 }
 
 /** Appends one record as a line (a kill -9 can leave at most a partial last line, which readers skip). */

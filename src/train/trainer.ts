@@ -3,9 +3,9 @@
 // Everything that decides the next step's numbers is either in the checkpoint (weights, AdamW moments, step,
 // data cursor, RNG state, total steps) or a pure function of it (the learning rate, the window order), so a run
 // resumed from a checkpoint computes the same loss curve, bit for bit, as one that was never interrupted.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fromHfConfig, readModelConfigFile, toHfConfig } from '../checkpoint/hf-config.ts';
+import { configFieldName, fromHfConfig, isHfConfigFile, readModelConfigFile, toHfConfig } from '../checkpoint/hf-config.ts';
 import { type LoadedCheckpoint, type TrainState, loadLatestCheckpoint, saveBest, saveCheckpoint, writeRunFiles } from '../checkpoint/run-dir.ts';
 import type { NamedTensor } from '../checkpoint/safetensors.ts';
 import type { Backend } from '../engine/backend.ts';
@@ -15,8 +15,9 @@ import { InferenceSession } from '../engine/inference.ts';
 import { Model } from '../engine/model.ts';
 import { isHfSpec } from '../data/hf.ts';
 import { readDocuments, resolveSource } from '../data/read.ts';
-import { MANIFEST, type TokenShards, type TokenSplit, openShards, splitOf, tokenizeToShards } from '../data/shards.ts';
-import { loadTokenizer } from '../tokenizer/hf-json.ts';
+import { type TokenShards, type TokenSplit, isShardDir, openShards, readManifest, shardTokenizerPath, splitOf, tokenizeToShards, tokenizerFingerprint } from '../data/shards.ts';
+import { readModelSource } from '../interop/resolve.ts';
+import { HF_TOKENIZER_FILE, loadTokenizer, tokenizerFileIn, tokenizerFileName } from '../tokenizer/hf-json.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { trainBpe } from '../tokenizer/train.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
@@ -24,23 +25,18 @@ import { UserError } from '../util/errors.ts';
 import { Progress, formatSeconds } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { generateText } from '../sample/generate.ts';
-import { openBackend } from './backend-choice.ts';
-import { RESUME_MUTABLE, type TrainSettings, TrainSettingsSchema } from './config.ts';
+import { openBackend } from '../engine/open-backend.ts';
+import { bitsPerByte, textBytes, tokenByteLengths, validationTextBytes } from './bpb.ts';
+import { RESUME_MUTABLE, type TrainSettings, TrainSettingsSchema } from './settings.ts';
+import { Batch, validationStarts } from './batch.ts';
 import { DataOrder } from './data-order.ts';
+import { checkTrainingMemory } from './memory.ts';
 import { type MetricsRecord, appendJsonLine, readJsonLines, truncateJsonLines } from './metrics.ts';
+import { RUN_ERROR, type TrainConfigFile, hasTrainConfig, readTrainConfig, writeTrainConfig } from './run-config.ts';
+import { epochCapSteps, epochsOf, shouldStopEarly } from './plan.ts';
 import { learningRate } from './schedule.ts';
-import { formatSettings, validateSettings } from './settings.ts';
-
-/** train_config.json */
-export interface TrainConfigFile {
-  format: 'tinystories-train-config';
-  version: 1;
-  settings: TrainSettings;
-  /** The model config actually built (vocabSize from the tokenizer). */
-  model: ModelConfig;
-  /** Where the token shards are (absolute, or relative to the run). */
-  shards: string;
-}
+import { StopRequest } from './stop.ts';
+import { formatSettings, validateSettings } from './configurator.ts';
 
 export interface TrainIO {
   /** Lines for the user (banner, notes, samples); default stderr. */
@@ -64,9 +60,18 @@ export interface TrainResult {
   /** Loss of the last step. */
   loss: number;
   valLoss: number | null;
+  /** Bits per byte of the last validation (null before one in this session). */
+  valBpb: number | null;
   bestValLoss: number | null;
-  /** 'done' = reached totalSteps; 'interrupted' = Ctrl-C/abort; 'time' = over the --minutes budget. */
-  reason: 'done' | 'interrupted' | 'time';
+  /** Bits per byte of the best validation loss (null when there was none). */
+  bestValBpb: number | null;
+  /** Step of the best validation loss (its weights are in best/). */
+  bestStep: number | null;
+  /**
+   * 'done' = reached totalSteps; 'interrupted' = Ctrl-C/abort; 'time' = over the --minutes budget;
+   * 'stalled' = early stopping (--patience validations without a better val loss).
+   */
+  reason: 'done' | 'interrupted' | 'time' | 'stalled';
   /** Training seconds of this session. */
   seconds: number;
   tokensPerSecond: number;
@@ -79,10 +84,6 @@ function defaultRunDir(preset: string): string {
   return join('runs', `${preset}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`);
 }
 
-function isShardDir(path: string): boolean {
-  return existsSync(join(path, MANIFEST));
-}
-
 /** The first `limit` training-split documents (the validation split is kept out of the tokenizer too). */
 async function* firstTrainDocs(src: string, limit: number, seed: number, valFraction: number): AsyncGenerator<string> {
   let n = 0;
@@ -91,22 +92,6 @@ async function* firstTrainDocs(src: string, limit: number, seed: number, valFrac
     yield d;
     if (limit > 0 && ++n >= limit) return;
   }
-}
-
-/** Reads the settings saved in a run (for --resume). */
-export function readTrainConfig(runDir: string): TrainConfigFile {
-  const path = join(runDir, 'train_config.json');
-  if (!existsSync(path)) throw new UserError(`${runDir}: not a run directory (no train_config.json)`);
-  let obj: TrainConfigFile;
-  try {
-    obj = JSON.parse(readFileSync(path, 'utf8')) as TrainConfigFile;
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (obj.format !== 'tinystories-train-config' || obj.version !== 1) throw new UserError(`${path}: not a version-1 train config`);
-  const parsed = TrainSettingsSchema.safeParse(obj.settings);
-  if (!parsed.success) throw new UserError(`${path}: settings do not match this version (${parsed.error.issues[0]!.message})`);
-  return { ...obj, settings: parsed.data };
 }
 
 /** Checks that a resume changes only settings that keep the remaining steps' computation unchanged. */
@@ -126,21 +111,14 @@ export function effectiveWarmup(s: TrainSettings, totalSteps: number): number {
 
 /** Mean loss over fixed validation windows (the first valBatches*B windows of the split, in order). */
 export function validationLoss(model: Model, split: TokenSplit, B: number, T: number, batches: number): number | null {
-  const windows = Math.min(batches * B, Math.floor((split.length - 1) / T));
-  if (windows < 1) return null;
-  const x = new Int32Array(B * T);
-  const y = new Int32Array(B * T);
-  const w = new Int32Array(T + 1);
+  const starts = validationStarts(split.length, B, T, batches);
+  if (starts.length < 1) return null;
+  const batch = new Batch(B, T);
   let sum = 0;
   let count = 0;
-  for (let start = 0; start < windows; start += B) {
-    const b = Math.min(B, windows - start);
-    for (let i = 0; i < b; i++) {
-      split.window((start + i) * T, T + 1, w);
-      x.set(w.subarray(0, T), i * T);
-      y.set(w.subarray(1, T + 1), i * T);
-    }
-    sum += model.forward(x, y, b, T) * b;
+  for (let i = 0; i < starts.length; i += B) {
+    const b = batch.fill(split, starts.slice(i, i + B));
+    sum += model.forward(batch.x, batch.y, b, T) * b;
     count += b;
   }
   return sum / count;
@@ -163,6 +141,49 @@ function restoreOptimizer(model: Model, tensors: Map<string, NamedTensor>, where
   v.set(tv.data);
 }
 
+/** A step whose loss or gradient norm is not finite, or whose update made a weight non-finite: the run stops there. */
+export class TrainingDiverged extends UserError {}
+
+/** What an optimizer step reads: the model, the batch loader, the training split and its order. */
+interface StepContext {
+  model: Model;
+  backend: Backend;
+  batch: Batch;
+  split: TokenSplit;
+  order: DataOrder;
+  s: TrainSettings;
+  /** UTF-8 bytes per token id, for the step's bits per byte. */
+  byteTable: Uint32Array;
+}
+
+/**
+ * One optimizer step, llm.c's five calls: per micro-batch load a batch, forward, backward; then clip and AdamW.
+ * Throws TrainingDiverged before the update when the loss or the gradient norm is not finite, and after it when a
+ * weight became non-finite, so non-finite weights are never checkpointed.
+ */
+function trainStep(c: StepContext, step: number, lr: number): { loss: number; gradNorm: number; textBytes: number } {
+  const { model, batch, s } = c;
+  model.zeroGrad();
+  let lossSum = 0;
+  let bytes = 0;
+  for (let micro = 0; micro < s.gradAccum; micro++) {
+    batch.fill(c.split, c.order.next(batch.B));
+    lossSum += model.forward(batch.x, batch.y, batch.B, batch.T);
+    bytes += textBytes(c.byteTable, batch.y);
+    model.backward();
+  }
+  if (s.gradAccum > 1) c.backend.scale(model.grads, model.nParams, 1 / s.gradAccum);
+  const gradNorm = s.gradClip > 0 ? model.clipGradNorm(s.gradClip) : model.gradNorm();
+  const loss = lossSum / s.gradAccum;
+  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new TrainingDiverged(`step ${step + 1}: the loss is ${loss} and the gradient norm ${gradNorm}`);
+  model.adamwStep({ lr, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, t: step + 1, decayEmbeddings: s.decayEmbeddings });
+  const p = model.params;
+  for (let i = 0; i < p.length; i++) {
+    if (!Number.isFinite(p[i]!)) throw new TrainingDiverged(`step ${step + 1}: the update made parameter ${i} ${p[i]} (loss ${loss}, gradient norm ${gradNorm})`);
+  }
+  return { loss, gradNorm, textBytes: bytes };
+}
+
 interface Prepared {
   runDir: string;
   settings: TrainSettings;
@@ -170,14 +191,47 @@ interface Prepared {
   shards: TokenShards;
   modelConfig: ModelConfig;
   checkpoint: LoadedCheckpoint | null;
+  /** --init: the weights a fresh run starts from (HF names), instead of a random init. */
+  initTensors?: Map<string, NamedTensor>;
   T: number;
 }
 
-async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise<Prepared> {
+/** Both splits must hold at least one sequence of T + 1 tokens: training needs one, and so does validation. */
+function checkSplits(shards: TokenShards, T: number, s: TrainSettings): void {
+  if (shards.train.length < T + 1) throw new UserError(`${s.data}: the training split has ${shards.train.length} tokens, fewer than one sequence of ${T + 1}; use more data or a smaller --seq-len`);
+  if (shards.val.length < T + 1) {
+    throw new UserError(
+      `${s.data}: the validation split has ${shards.val.length} tokens (${shards.val.docs} documents), fewer than one sequence of ${T + 1}; ` +
+        `use more data, a larger --val-fraction (now ${s.valFraction}) or a smaller --seq-len`,
+    );
+  }
+}
+
+/** A run directory a fresh start made (and what was in it before), so a start that fails can take it back. */
+interface CreatedRunDir {
+  runDir: string;
+  /** Entries of an --out directory that existed before; null when this start created the directory. */
+  existed: Set<string> | null;
+}
+
+/**
+ * Removes what a failed fresh start wrote, unless it committed a checkpoint (then the run can be resumed): a retry of
+ * the same command then finds --out as it was.
+ */
+function removeFailedStart(c: CreatedRunDir): void {
+  if (existsSync(join(c.runDir, 'trainer_state.json'))) return;
+  if (c.existed === null) rmSync(c.runDir, { recursive: true, force: true });
+  else for (const name of readdirSync(c.runDir)) if (!c.existed.has(name)) rmSync(join(c.runDir, name), { recursive: true, force: true });
+}
+
+async function prepareFresh(s: TrainSettings, log: (l: string) => void, created: { value: CreatedRunDir | null }): Promise<Prepared> {
   if (s.steps !== null && s.minutes !== null) throw new UserError('give --steps or --minutes, not both');
   // Everything that can be checked without the data is checked before the slow work (tokenizer, shards).
+  if (s.init && (s.modelConfig || s.tokenizer)) throw new UserError('--init brings its own model config and tokenizer; drop --model-config / --tokenizer');
+  const init = s.init ? readModelSource(s.init) : null;
   let base: ModelConfig;
-  if (s.modelConfig) base = readModelConfigFile(s.modelConfig);
+  if (init) base = init.config;
+  else if (s.modelConfig) base = readModelConfigFile(s.modelConfig);
   else {
     try {
       base = presetConfig(s.preset);
@@ -194,46 +248,69 @@ async function prepareFresh(s: TrainSettings, log: (l: string) => void): Promise
       throw e instanceof UserError ? new UserError(`--data: ${e.message}`) : e;
     }
   }
-  const runDir = resolve(s.out ?? defaultRunDir(s.modelConfig ? basename(s.modelConfig).replace(/\.json$/, '') : s.preset));
-  if (existsSync(join(runDir, 'train_config.json'))) {
+  // Tokenizer: given, the one the shards were made with (found relative to the shard directory), or trained below.
+  const manifest = isShardDir(s.data) ? readManifest(s.data) : null;
+  let given = init ? init.tokenizer : s.tokenizer ? loadTokenizer(s.tokenizer) : null;
+  if (!given && manifest) {
+    const path = shardTokenizerPath(s.data, manifest);
+    if (!path) throw new UserError(`${s.data}: its tokenizer ${manifest.tokenizerFile ?? manifest.options.tokenizer} is gone; pass --tokenizer`);
+    given = loadTokenizer(path);
+  }
+  // The memory the model needs, before anything is allocated (an absurd size names its field).
+  const sized = resolveConfig({ ...base, vocabSize: given?.vocabSize ?? s.vocabSize } as ModelConfig);
+  const hfFile = s.modelConfig !== null && isHfConfigFile(s.modelConfig);
+  checkTrainingMemory(sized, s.batchSize, Math.min(s.seqLen, sized.maxSeqLen), s.init ? `--init ${s.init}` : (s.modelConfig ?? `--preset ${s.preset}`), (k) =>
+    k === 'T' ? '--seq-len' : k === 'B' ? '--batch-size' : k === 'vocabSize' ? 'the vocabulary (--vocab-size or the tokenizer)' : configFieldName(sized.arch, k, hfFile),
+  );
+  const runDir = resolve(s.out ?? defaultRunDir(s.init ? `${basename(resolve(s.init))}-ft` : s.modelConfig ? basename(s.modelConfig).replace(/\.json$/, '') : s.preset));
+  if (hasTrainConfig(runDir)) {
     throw new UserError(`${runDir} already holds a run; continue it with --resume ${s.out ?? runDir} or choose another --out`);
   }
+  let existed: Set<string> | null = null;
   try {
+    if (existsSync(runDir)) existed = new Set(readdirSync(runDir));
     mkdirSync(runDir, { recursive: true });
   } catch (e) {
     throw new UserError(`--out: ${runDir}: cannot create the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const shardInput = isShardDir(s.data);
-  // Tokenizer: given, the one the shards were made with, or trained on the data now.
+  created.value = { runDir, existed };
   let tokenizer: Tokenizer;
-  if (s.tokenizer) tokenizer = loadTokenizer(s.tokenizer);
-  else if (shardInput) {
-    const manifest = JSON.parse(readFileSync(join(s.data, MANIFEST), 'utf8')) as { options: { tokenizer: string } };
-    if (!existsSync(manifest.options.tokenizer)) throw new UserError(`${s.data}: its tokenizer ${manifest.options.tokenizer} is gone; pass --tokenizer`);
-    tokenizer = loadTokenizer(manifest.options.tokenizer);
-  } else {
+  if (given) tokenizer = given;
+  else {
     const t0 = performance.now();
     if (!s.quiet) log(`training a ${s.vocabSize}-token BPE tokenizer on ${s.tokenizerDocs > 0 ? `up to ${s.tokenizerDocs} documents of ` : ''}${s.data}`);
     tokenizer = await trainBpe(firstTrainDocs(s.data, s.tokenizerDocs, s.seed, s.valFraction), { vocabSize: s.vocabSize, specialTokens: ['<|endoftext|>'] });
     if (!s.quiet) log(`tokenizer: ${tokenizer.vocabSize} tokens in ${formatSeconds((performance.now() - t0) / 1000)}`);
   }
   if (tokenizer.eotId < 0) throw new UserError('the tokenizer has no <|endoftext|> token, which training needs between stories');
-  const tokPath = join(runDir, 'tokenizer.json');
+  // The run's tokenizer is written once, here; shards made below name this file instead of reading it back. A top-K
+  // remap is our format, not Hugging Face's: it goes to tokenizer.topk.json so tokenizer.json never misleads HF tools.
+  const tokPath = join(runDir, tokenizerFileName(tokenizer));
   writeFileAtomicSync(tokPath, JSON.stringify(tokenizer.toJSON()));
   // Token shards: given, or made from the raw data inside the run (resumable).
   let shardDir: string;
-  if (shardInput) shardDir = resolve(s.data);
+  if (manifest) shardDir = resolve(s.data);
   else {
     shardDir = join(runDir, 'shards');
-    await tokenizeToShards({ data: s.data, tokenizer: tokPath, out: shardDir, valFraction: s.valFraction, seed: s.seed, quiet: s.quiet });
+    const made = await tokenizeToShards({ data: s.data, tokenizer, tokenizerFile: tokPath, out: shardDir, valFraction: s.valFraction, seed: s.seed, quiet: s.quiet });
+    if (made.replacedChars > 0) log(`note: ${made.replacedChars} invalid UTF-8 sequences in ${s.data} were replaced by U+FFFD`);
   }
   const shards = openShards(shardDir, { tokenizer });
-  const modelConfig = { ...base, vocabSize: tokenizer.vocabSize } as ModelConfig;
+  const modelConfig = init ? base : ({ ...base, vocabSize: tokenizer.vocabSize } as ModelConfig); // --init keeps its (maybe padded) vocab
   const T = Math.min(s.seqLen, resolveConfig(modelConfig).maxSeqLen);
   if (T < s.seqLen) log(`note: seqLen ${s.seqLen} exceeds the model's context; using ${T}`);
-  const cfgFile: TrainConfigFile = { format: 'tinystories-train-config', version: 1, settings: { ...s, out: runDir }, model: modelConfig, shards: shardInput ? shardDir : 'shards' };
-  writeRunFiles(runDir, { hfConfig: toHfConfig(modelConfig, { eotId: tokenizer.eotId }), tokenizerJson: tokenizer.toJSON(), trainConfig: cfgFile });
-  return { runDir, settings: cfgFile.settings, tokenizer, shards, modelConfig, checkpoint: null, T };
+  checkSplits(shards, T, s);
+  const cfgFile: TrainConfigFile = {
+    format: 'tinystories-train-config',
+    version: 1,
+    settings: { ...s, out: runDir },
+    model: modelConfig,
+    shards: manifest ? shardDir : 'shards',
+    tokenizerFingerprint: tokenizerFingerprint(tokenizer),
+  };
+  writeRunFiles(runDir, { hfConfig: toHfConfig(modelConfig, { eotId: tokenizer.eotId }) });
+  writeTrainConfig(runDir, cfgFile);
+  return { runDir, settings: cfgFile.settings, tokenizer, shards, modelConfig, checkpoint: null, T, initTensors: init?.tensors };
 }
 
 async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings>): Promise<Prepared> {
@@ -245,11 +322,15 @@ async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings
   else if (overrides.minutes != null) merged.steps = null;
   const s = validateSettings(TrainSettingsSchema, merged);
   checkResumeSettings(saved.settings, s);
-  const tokenizer = loadTokenizer(join(runDir, 'tokenizer.json'));
+  const tokPath = tokenizerFileIn(runDir) ?? join(runDir, HF_TOKENIZER_FILE);
+  const tokenizer = loadTokenizer(tokPath);
+  if (saved.tokenizerFingerprint !== undefined && tokenizerFingerprint(tokenizer) !== saved.tokenizerFingerprint) {
+    throw new UserError(`${tokPath}: not the tokenizer this run was trained with (its fingerprint differs from the one in train_config.json); put the run's own tokenizer.json back`);
+  }
   const shardDir = resolve(runDir, saved.shards);
   if (saved.shards === 'shards') {
     // A run killed while tokenizing: finish it (tokenizeToShards resumes and skips finished shards).
-    await tokenizeToShards({ data: s.data, tokenizer: join(runDir, 'tokenizer.json'), out: shardDir, valFraction: s.valFraction, seed: s.seed, quiet: s.quiet });
+    await tokenizeToShards({ data: s.data, tokenizer, tokenizerFile: tokPath, out: shardDir, valFraction: s.valFraction, seed: s.seed, quiet: s.quiet });
   }
   const shards = openShards(shardDir, { tokenizer });
   const checkpoint = loadLatestCheckpoint(runDir);
@@ -257,30 +338,50 @@ async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings
   const modelConfig = fromHfConfig(hf, join(runDir, 'config.json'));
   const T = Math.min(s.seqLen, resolveConfig(modelConfig).maxSeqLen);
   // Persist changed mutable settings (e.g. a longer --steps) so the next resume sees them.
-  writeFileAtomicSync(join(runDir, 'train_config.json'), JSON.stringify({ ...saved, settings: s }, null, 2) + '\n');
+  writeTrainConfig(runDir, { ...saved, settings: s });
+  rmSync(join(runDir, RUN_ERROR), { force: true }); // a diverged session's mark; this session reports for itself
   return { runDir, settings: s, tokenizer, shards, modelConfig, checkpoint, T };
 }
 
 /** Seconds per optimizer step: the faster of two forward+backward passes over the first batch after a warmup pass (no update). */
 function measureStepSeconds(model: Model, split: TokenSplit, B: number, T: number, accum: number): number {
-  const x = new Int32Array(B * T);
-  const y = new Int32Array(B * T);
-  const w = new Int32Array(T + 1);
-  for (let b = 0; b < B; b++) {
-    split.window(Math.min(b * T, split.length - T - 1), T + 1, w);
-    x.set(w.subarray(0, T), b * T);
-    y.set(w.subarray(1), b * T);
-  }
+  const batch = new Batch(B, T);
+  batch.fill(split, Array.from({ length: B }, (_, b) => Math.min(b * T, split.length - T - 1)));
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     model.zeroGrad();
-    model.forward(x, y, B, T);
+    model.forward(batch.x, batch.y, B, T);
     model.backward();
     if (i > 0) best = Math.min(best, (performance.now() - t0) / 1000);
   }
   model.zeroGrad();
   return best * accum;
+}
+
+/**
+ * The run's total steps: --steps as given; --minutes from the measured step time (capped at --max-epochs passes over
+ * the data), or the saved count when a resume does not change --minutes; else the saved count or 1000. `measured` is
+ * the step time when it was measured (then the loop re-plans from the real pace).
+ */
+function planTotalSteps(p: Prepared, state: TrainState, model: Model, minutesGiven: boolean, log: (line: string) => void): { totalSteps: number; measured: number | null } {
+  const s = p.settings;
+  const B = s.batchSize;
+  const T = p.T;
+  if (s.steps !== null) return { totalSteps: s.steps, measured: null };
+  if (s.minutes === null) return { totalSteps: p.checkpoint ? state.totalSteps : 1000, measured: null };
+  if (p.checkpoint && !minutesGiven) return { totalSteps: state.totalSteps, measured: null };
+  const measured = measureStepSeconds(model, p.shards.train, B, T, s.gradAccum);
+  // Validation forward passes cost about a third of a training step per batch.
+  const overhead = s.valEvery > 0 ? (s.valBatches / 3 / s.valEvery) * measured : 0;
+  let totalSteps = state.step + Math.max(1, Math.floor((s.minutes * 60) / (measured + overhead)));
+  // Data-aware: never plan more passes over the data than help (plan.ts).
+  const cap = epochCapSteps(p.shards.train.length, B * T * s.gradAccum, s.maxEpochs);
+  if (totalSteps > cap && cap > state.step) {
+    if (!s.quiet) log(`planning ${cap} steps = ${s.maxEpochs} epochs of the ${p.shards.train.length.toLocaleString('en-US')} training tokens instead of the ${totalSteps} that ${s.minutes} min allow: more passes over this data stop helping (--max-epochs to change)`);
+    totalSteps = cap;
+  }
+  return { totalSteps, measured };
 }
 
 /**
@@ -290,11 +391,22 @@ function measureStepSeconds(model: Model, split: TokenSplit, B: number, T: numbe
  */
 export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, resume: string | null = null): Promise<TrainResult> {
   const log = io.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const p = resume ? await prepareResume(resume, settings) : await prepareFresh(validateSettings(TrainSettingsSchema, settings), log);
+  // A fresh start that fails before its first checkpoint takes back what it wrote, so the same command can be rerun.
+  const created: { value: CreatedRunDir | null } = { value: null };
+  try {
+    const p = resume ? await prepareResume(resume, settings) : await prepareFresh(validateSettings(TrainSettingsSchema, settings), log, created);
+    return await trainPrepared(p, settings, io, log);
+  } catch (e) {
+    if (created.value) removeFailedStart(created.value);
+    throw e;
+  }
+}
+
+async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: TrainIO, log: (line: string) => void): Promise<TrainResult> {
   const s = p.settings;
   const { runDir, tokenizer, shards, T } = p;
   const B = s.batchSize;
-  if (shards.train.length < T + 1) throw new UserError(`${s.data}: the training split has ${shards.train.length} tokens, fewer than one sequence of ${T + 1}; use more data or a smaller --seq-len`);
+  checkSplits(shards, T, s);
   const backend: Backend = await openBackend(s.backend, s.threads, log);
   try {
     const model = new Model(p.modelConfig, backend, { seed: s.seed, batch: B, seq: T });
@@ -304,22 +416,16 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
       restoreOptimizer(model, p.checkpoint.optimizer, p.checkpoint.dir);
       state = p.checkpoint.state;
     } else {
+      if (p.initTensors) importHfTensors(model, p.initTensors); // --init: the given weights, a fresh optimizer
       state = { step: 0, totalSteps: 0, cursor: { epoch: 0, position: 0 }, rng: new Rng(s.seed ^ 0x5eed).state(), tokens: 0, wallSeconds: 0, bestValLoss: null, bestStep: null, lastValLoss: null };
     }
     // Anything a crashed session logged after its checkpoint is redone, so it is cut from the logs first.
     truncateJsonLines(join(runDir, 'metrics.jsonl'), state.step);
     truncateJsonLines(join(runDir, 'samples.jsonl'), state.step);
 
-    let totalSteps: number;
-    let measured: number | null = null;
-    if (s.steps !== null) totalSteps = s.steps;
-    else if (s.minutes !== null && p.checkpoint && !('minutes' in settings)) totalSteps = state.totalSteps;
-    else if (s.minutes !== null) {
-      measured = measureStepSeconds(model, shards.train, B, T, s.gradAccum);
-      // Validation forward passes cost about a third of a training step per batch.
-      const overhead = s.valEvery > 0 ? (s.valBatches / 3 / s.valEvery) * measured : 0;
-      totalSteps = state.step + Math.max(1, Math.floor((s.minutes * 60) / (measured + overhead)));
-    } else totalSteps = p.checkpoint ? state.totalSteps : 1000;
+    const plan = planTotalSteps(p, state, model, 'minutes' in settings, log);
+    const measured = plan.measured;
+    let totalSteps = plan.totalSteps;
     state.totalSteps = totalSteps;
     const warmup = effectiveWarmup(s, totalSteps);
     const schedule = { lr: s.lr, lrSchedule: s.lrSchedule, warmupSteps: warmup, minLrRatio: s.minLrRatio };
@@ -328,42 +434,33 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
     if (state.step >= totalSteps) {
       log(`${runDir} is already at step ${state.step} of ${totalSteps}; pass a larger --steps (or --minutes) to train on`);
       const last = readJsonLines<MetricsRecord>(join(runDir, 'metrics.jsonl')).at(-1);
-      return { runDir, step: state.step, totalSteps, loss: last?.loss ?? NaN, valLoss: state.lastValLoss, bestValLoss: state.bestValLoss, reason: 'done', seconds: 0, tokensPerSecond: 0, backend: backend.name };
+      return { runDir, step: state.step, totalSteps, loss: last?.loss ?? NaN, valLoss: state.lastValLoss, valBpb: null, bestValLoss: state.bestValLoss, bestValBpb: null, bestStep: state.bestStep, reason: 'done', seconds: 0, tokensPerSecond: 0, backend: backend.name };
     }
     if (io.printConfig ?? !s.quiet) {
       log(`run ${runDir}`);
       log(formatSettings(s as unknown as Record<string, unknown>));
     }
     if (!s.quiet) {
-      const what = s.modelConfig ?? s.preset;
+      const what = s.init ? `--init ${s.init}` : (s.modelConfig ?? s.preset);
       log(
         `model ${what} (${p.modelConfig.arch}, ${(model.numParams() / 1e6).toFixed(2)}M params, vocab ${tokenizer.vocabSize}) on ${backend.name}` +
           `${backend.threads > 1 ? ` x${backend.threads}` : ''}; data ${shards.train.length.toLocaleString('en-US')} train / ${shards.val.length.toLocaleString('en-US')} val tokens`,
       );
       const from = state.step > 0 ? `steps ${state.step + 1}-${totalSteps}` : `${totalSteps} steps`;
-      log(`training ${from} of ${tokensPerStep.toLocaleString('en-US')} tokens${measured !== null ? ` (${formatSeconds(measured)}/step measured, for ${s.minutes} min)` : ''}`);
+      log(`training ${from} of ${tokensPerStep.toLocaleString('en-US')} tokens${measured !== null ? ` (${formatSeconds(measured)}/step measured, for ${s.minutes} min)` : ''}, ${epochsOf(totalSteps, shards.train.length, tokensPerStep).toFixed(1)} epochs`);
+      if (s.patience > 0 && s.valEvery > 0) log(`early stopping: after ${s.patience} validations (${s.patience * s.valEvery} steps) without a better val loss (--patience 0 turns it off)`);
     }
 
+    // Bits per byte (bpb.ts): the validation windows are fixed, so their text's bytes are counted once.
+    const byteTable = tokenByteLengths(tokenizer);
+    const valText = validationTextBytes(shards.val, B, T, s.valBatches, byteTable);
+    let lastValBpb: number | null = null;
     const order = new DataOrder(shards.train.length, T, s.seed, state.cursor);
     const rng = Rng.fromState(state.rng);
-    const x = new Int32Array(B * T);
-    const y = new Int32Array(B * T);
-    const w = new Int32Array(T + 1);
+    const stepper: StepContext = { model, backend, batch: new Batch(B, T), split: shards.train, order, s, byteTable };
     let session: InferenceSession | null = null;
-    let stop: 'interrupted' | 'time' | null = null;
-    const onSigint = () => {
-      if (stop) {
-        log('\nsecond Ctrl-C: exiting without a checkpoint');
-        process.exit(130);
-      }
-      stop = 'interrupted';
-      log('\nCtrl-C: finishing this step and writing a checkpoint (Ctrl-C again to quit at once)');
-    };
-    if (io.handleSignals) process.on('SIGINT', onSigint);
-    const onAbort = () => {
-      stop ??= 'interrupted';
-    };
-    io.signal?.addEventListener('abort', onAbort);
+    let checkpointedStep = -1;
+    const stop = new StopRequest({ handleSignals: io.handleSignals, signal: io.signal, log, lastCheckpoint: () => checkpointedStep });
     const startStep = state.step;
     const progressOpts = { label: 'train', total: Math.max(1, totalSteps - startStep), unit: 'steps', quiet: s.quiet, stream: io.progressStream };
     const progress = new Progress(progressOpts);
@@ -378,7 +475,6 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
     const wallBase = state.wallSeconds;
     let lastLoss = NaN;
     let stepSecondsSum = 0;
-    let checkpointedStep = -1;
     const checkpoint = () => {
       checkpointedStep = state.step;
       state.cursor = { ...order.cursor };
@@ -387,29 +483,15 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
       saveCheckpoint(runDir, { step: state.step, model: hfTensors(model), optimizer: optimizerTensors(model), state, keepLast: s.keepLast });
     };
     try {
-      while (state.step < totalSteps && !stop) {
+      while (state.step < totalSteps && !stop.reason) {
         const t0 = performance.now();
-        model.zeroGrad();
-        let lossSum = 0;
-        for (let micro = 0; micro < s.gradAccum; micro++) {
-          const starts = order.next(B);
-          for (let b = 0; b < B; b++) {
-            shards.train.window(starts[b]!, T + 1, w);
-            x.set(w.subarray(0, T), b * T);
-            y.set(w.subarray(1), b * T);
-          }
-          lossSum += model.forward(x, y, B, T);
-          model.backward();
-        }
-        if (s.gradAccum > 1) backend.scale(model.grads, model.nParams, 1 / s.gradAccum);
-        const gradNorm = s.gradClip > 0 ? model.clipGradNorm(s.gradClip) : model.gradNorm();
         const lr = learningRate(schedule, state.step, totalSteps);
-        model.adamwStep({ lr, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, t: state.step + 1, decayEmbeddings: s.decayEmbeddings });
+        const { loss: stepLoss, gradNorm, textBytes: stepBytes } = trainStep(stepper, state.step, lr);
         state.step++;
         state.tokens += tokensPerStep;
         const stepSeconds = (performance.now() - t0) / 1000;
         stepSecondsSum += stepSeconds;
-        lastLoss = lossSum / s.gradAccum;
+        lastLoss = stepLoss;
         const record: MetricsRecord = {
           step: state.step,
           loss: lastLoss,
@@ -418,17 +500,24 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
           tokens_per_s: Math.round(tokensPerStep / stepSeconds),
           wall_s: Math.round((wallBase + (performance.now() - sessionStart) / 1000) * 1000) / 1000,
           tokens: state.tokens,
+          bpb: bitsPerByte(stepLoss * tokensPerStep, stepBytes),
         };
         const last = state.step >= totalSteps;
         if ((s.valEvery > 0 && state.step % s.valEvery === 0) || last) {
           const val = validationLoss(model, shards.val, B, T, s.valBatches);
           if (val !== null) {
             record.val_loss = val;
+            lastValBpb = bitsPerByte(val * valText.tokens, valText.bytes);
+            record.val_bpb = lastValBpb;
             state.lastValLoss = val;
-            if (state.bestValLoss === null || val < state.bestValLoss) {
+            if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) {
               state.bestValLoss = val;
               state.bestStep = state.step;
               saveBest(runDir, state.step, val, hfTensors(model));
+            }
+            if (!last && shouldStopEarly(state.step, state.bestStep, s.valEvery, s.patience)) {
+              stop.request('stalled');
+              say(`early stop at step ${state.step}: val loss has not improved for ${s.patience} validations (best ${state.bestValLoss!.toFixed(3)} at step ${state.bestStep}, kept in best/)`);
             }
           }
         }
@@ -444,23 +533,36 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
         if (calibrations.length && state.step - startStep >= 3 && elapsed >= calibrations[0]! * s.minutes! * 60) {
           calibrations.shift();
           const perStep = elapsed / (state.step - startStep);
-          totalSteps = Math.max(state.step + 1, state.step + Math.floor((s.minutes! * 60 - elapsed) / perStep));
+          const planned = totalSteps;
+          totalSteps = Math.min(Math.max(state.step + 1, state.step + Math.floor((s.minutes! * 60 - elapsed) / perStep)), Math.max(state.step + 1, epochCapSteps(shards.train.length, tokensPerStep, s.maxEpochs)));
+          if (!s.quiet && totalSteps !== planned) {
+            say(`re-planned: ${planned} → ${totalSteps} steps, from the pace so far (${formatSeconds(perStep)}/step with validation and checkpoints) so the schedule ends with the ${s.minutes}-minute budget`);
+          }
           state.totalSteps = totalSteps;
           schedule.warmupSteps = effectiveWarmup(s, totalSteps);
           progressOpts.total = Math.max(1, totalSteps - startStep);
         }
-        if (s.minutes !== null && measured !== null && elapsed > s.minutes * 60 * 1.25 + 30) stop ??= 'time';
-        if (last || stop || (s.checkpointEvery > 0 && state.step % s.checkpointEvery === 0)) checkpoint();
+        if (s.minutes !== null && measured !== null && elapsed > s.minutes * 60 * 1.25 + 30) stop.request('time');
+        if (last || stop.reason || (s.checkpointEvery > 0 && state.step % s.checkpointEvery === 0)) checkpoint();
         const tps = Math.round(tokensPerStep / stepSeconds);
-        progress.update(state.step - startStep, `step ${state.step}/${totalSteps} loss ${lastLoss.toFixed(3)}${state.lastValLoss !== null ? ` val ${state.lastValLoss.toFixed(3)}` : ''} ${formatRate(tps)} tok/s`);
+        progress.update(state.step - startStep, `step ${state.step}/${totalSteps} loss ${lastLoss.toFixed(3)}${state.lastValLoss !== null ? ` val ${state.lastValLoss.toFixed(3)}` : ''}${lastValBpb !== null ? ` (${lastValBpb.toFixed(3)} bpb)` : ''} ${formatRate(tps)} tok/s`);
         // Let signals and timers run between steps.
         await new Promise<void>((r) => setImmediate(r));
       }
       if (checkpointedStep !== state.step) checkpoint(); // stopped between steps: the checkpoint is still written
       progress.done();
+    } catch (e) {
+      if (e instanceof TrainingDiverged) {
+        const kept = checkpointedStep >= 0 ? checkpointedStep : p.checkpoint ? p.checkpoint.state.step : null;
+        e.message =
+          `training diverged at ${e.message}; nothing of that step was saved. Try a smaller --lr (now ${s.lr}) or more --warmup-steps` +
+          (kept !== null ? `; ${runDir} keeps its step-${kept} checkpoint` : '; no checkpoint had been written');
+        // The dashboard shows the run as failed (a resume clears the mark).
+        if (kept !== null) writeFileAtomicSync(join(runDir, RUN_ERROR), JSON.stringify({ step: state.step + 1, error: e.message }) + '\n');
+      }
+      throw e;
     } finally {
-      if (io.handleSignals) process.off('SIGINT', onSigint);
-      io.signal?.removeEventListener('abort', onAbort);
+      stop.dispose();
     }
     const seconds = (performance.now() - sessionStart) / 1000;
     const steps = state.step - startStep;
@@ -470,8 +572,11 @@ export async function train(settings: Partial<TrainSettings>, io: TrainIO = {}, 
       totalSteps,
       loss: lastLoss,
       valLoss: state.lastValLoss,
+      valBpb: lastValBpb,
       bestValLoss: state.bestValLoss,
-      reason: stop ?? 'done',
+      bestValBpb: state.bestValLoss === null ? null : bitsPerByte(state.bestValLoss * valText.tokens, valText.bytes),
+      bestStep: state.bestStep,
+      reason: stop.reason ?? 'done',
       seconds,
       tokensPerSecond: steps > 0 ? (steps * tokensPerStep) / stepSecondsSum : 0,
       backend: backend.name,

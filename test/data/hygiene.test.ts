@@ -1,8 +1,8 @@
 // Text hygiene: whitespace normalization, cp1252 mojibake repair, NFC, exact-duplicate removal, and their counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { HashSet64, Hygiene, newHygieneReport, normalizeStoryWhitespace, readDocuments, repairMojibake } from '../../src/data/index.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 /**
  * Produces the mojibake the HF copy has: UTF-8 bytes read as cp1252, the undefined bytes (0x81 0x8D 0x8F 0x90 0x9D)
@@ -61,7 +61,7 @@ test('NFC, empty documents and duplicates are counted in the report', () => {
   assert.equal(h.clean('A new story.  \n'), 'A new story.');
   assert.equal(h.clean('\nA new story.'), undefined, 'duplicate after whitespace normalization');
   assert.equal(h.clean('It’s â€œfineâ€\u009d.'), 'It’s “fine”.');
-  assert.deepEqual(report, { documents: 3, nfcChanged: 1, mojibakeRepairs: 2, duplicatesRemoved: 2, emptyDropped: 1, bytesRead: 0 });
+  assert.deepEqual(report, { documents: 3, nfcChanged: 1, mojibakeRepairs: 2, duplicatesRemoved: 2, emptyDropped: 1, bytesRead: 0, rawChars: report.rawChars, replacedChars: 0, controlChars: 0 });
 });
 
 test('each hygiene step can be turned off', () => {
@@ -70,7 +70,7 @@ test('each hygiene step can be turned off', () => {
   assert.equal(h.clean('Zoe\u0308'), 'Zoe\u0308');
   assert.equal(h.clean('â€œ'), 'â€œ');
   assert.equal(h.clean('â€œ'), 'â€œ');
-  assert.deepEqual(report, { documents: 3, nfcChanged: 0, mojibakeRepairs: 0, duplicatesRemoved: 0, emptyDropped: 0, bytesRead: 0 });
+  assert.deepEqual(report, { documents: 3, nfcChanged: 0, mojibakeRepairs: 0, duplicatesRemoved: 0, emptyDropped: 0, bytesRead: 0, rawChars: report.rawChars, replacedChars: 0, controlChars: 0 });
 });
 
 test('HashSet64 keeps every distinct text through table growth', () => {
@@ -80,8 +80,8 @@ test('HashSet64 keeps every distinct text through table growth', () => {
   assert.equal(s.size, 50_000);
 });
 
-const SHARED = '/work/shared/data/tinystories';
-test('real data: the HF copy (with mojibake) cleans to exactly the V1 .txt stories', { skip: !existsSync(SHARED) && `${SHARED} absent` }, async () => {
+const SHARED = sharedData('tinystories');
+test('real data: the HF copy (with mojibake) cleans to exactly the V1 .txt stories', { skip: sharedSkip('tinystories') }, async () => {
   const v1: string[] = [];
   for await (const s of readDocuments(`${SHARED}/TinyStories-train_head2MiB_2316stories.txt`, { dedupe: false })) {
     if (v1.length < 1000) v1.push(s);

@@ -1,7 +1,7 @@
 // TinyStoriesInstruct records (typed parse, byte-for-byte write-back, edits) and GSM8K records (final answers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,6 +15,7 @@ import {
   type InstructRecord,
 } from '../../src/data/index.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 async function* chunked(text: string, size: number): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -95,8 +96,8 @@ test('Instruct: a record that does not start with a header line is a UserError w
   );
 });
 
-const INSTRUCT = '/work/shared/data/tinystories_instruct/TinyStoriesInstruct-train_first2records.txt';
-test('real data: the TinyStoriesInstruct sample round-trips byte-for-byte', { skip: !existsSync(INSTRUCT) && `${INSTRUCT} absent` }, async () => {
+const INSTRUCT = sharedData('tinystories_instruct', 'TinyStoriesInstruct-train_first2records.txt');
+test('real data: the TinyStoriesInstruct sample round-trips byte-for-byte', { skip: sharedSkip(['tinystories_instruct', 'TinyStoriesInstruct-train_first2records.txt']) }, async () => {
   const original = readFileSync(INSTRUCT);
   const rs: InstructRecord[] = [];
   for await (const r of readInstructRecords(INSTRUCT)) rs.push(r);
@@ -130,8 +131,8 @@ test('GSM8K: final answers with thousands commas, negatives and decimals', async
   rmSync(dir, { recursive: true, force: true });
 });
 
-const GSM = '/work/shared/data/gsm8k';
-test('real data: all GSM8K problems parse, with the counts SOURCES.md states', { skip: !existsSync(GSM) && `${GSM} absent` }, async () => {
+const GSM = sharedData('gsm8k');
+test('real data: all GSM8K problems parse, with the counts SOURCES.md states', { skip: sharedSkip('gsm8k') }, async () => {
   let n = 0;
   let commas = 0;
   let negatives = 0;

@@ -36,7 +36,7 @@ export function gitBlobSha1(b: Buffer): string {
   return createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
 }
 
-/** Starts the mock hub; files are keyed by `<owner>/<repo>/<revision>/<path>`. */
+/** Starts the mock hub; dataset files are keyed by `<owner>/<repo>/<revision>/<path>`, model files by `models/<owner>/<repo>/<revision>/<path>`. */
 export async function startMockHub(files: Record<string, MockHubFile> = {}): Promise<MockHub> {
   const map = new Map(Object.entries(files));
   const log: MockHub['log'] = [];
@@ -51,9 +51,10 @@ export async function startMockHub(files: Record<string, MockHubFile> = {}): Pro
       res.writeHead(status, headers);
       res.end(body);
     };
-    let m = /^\/datasets\/([^/]+)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
-    if (m) {
-      const key = `${m[1]}/${m[2]}/${m[3]}/${m[4]}`;
+    // dataset repos: /datasets/<owner>/<repo>/resolve/...; model repos: /<owner>/<repo>/resolve/... (keys "models/...")
+    let m = /^\/(datasets\/)?([^/]+)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
+    if (m && m[2] !== 'cdn') {
+      const key = `${m[1] ? '' : 'models/'}${m[2]}/${m[3]}/${m[4]}/${m[5]}`;
       const f = map.get(key);
       if (!f) return send(404, { 'x-error-code': 'EntryNotFound' }, 'Entry not found');
       if (f.lfs ?? true) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeStats, countWordsAndChars, readDocuments } from '../../src/data/index.ts';
 import { startMockHub } from './mock-hub.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 let dir: string;
 let fixture: string;
@@ -73,8 +74,8 @@ test('CLI: data stats prints JSON and text; bad input exits 1 with one line', ()
   assert.equal(tok.stderr.trim().split('\n').length, 1, tok.stderr);
 });
 
-const GPT2 = '/work/shared/data/tokenizer';
-test('CLI: data stats --tokenizer counts tokens with the project tokenizer (GPT-2 vocab.json + merges.txt)', { skip: !existsSync(GPT2) && `${GPT2} absent` }, async () => {
+const GPT2 = sharedData('tokenizer');
+test('CLI: data stats --tokenizer counts tokens with the project tokenizer (GPT-2 vocab.json + merges.txt)', { skip: sharedSkip('tokenizer') }, async () => {
   const r = cli(['data', 'stats', fixture, '--tokenizer', GPT2, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const stats = JSON.parse(r.stdout);

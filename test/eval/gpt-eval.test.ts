@@ -151,3 +151,30 @@ test('a judge that refuses every call ends in one clear error, after writing the
     await judge.close();
   }
 });
+
+test('without --beginnings, eval gpt uses the 44 beginnings shipped with the package and never asks the hub', async () => {
+  const { BUILTIN_BEGINNINGS_FILE, loadBeginnings } = await import('../../src/eval/prompts.ts');
+  const { createHash } = await import('node:crypto');
+  // the shipped file is the authors' file byte for byte (sha256 from src/eval/beginnings/SOURCES.md)
+  assert.equal(createHash('sha256').update(readFileSync(BUILTIN_BEGINNINGS_FILE)).digest('hex'), 'a915216be5516348af9db387c5bb51e8e930e7997eb0543a3de0bf63c7fe81ee');
+  assert.equal(loadBeginnings(GPT_EVAL_DEFAULTS.beginnings).length, 44);
+  const judge = await startMockJudge();
+  const out = join(tmp, 'out-default-beginnings');
+  const saved = { endpoint: process.env.TINYSTORIES_HF_ENDPOINT, cache: process.env.TINYSTORIES_CACHE };
+  // a hub that cannot answer (port 9, nothing listens) and an empty cache: a download attempt would fail the run
+  process.env.TINYSTORIES_HF_ENDPOINT = 'http://127.0.0.1:9';
+  process.env.TINYSTORIES_CACHE = join(tmp, 'empty-cache');
+  try {
+    const { beginnings: _omit, ...rest } = config(out, judge.url, { runs: [small], limit: 1, sampling: { ...GPT_EVAL_DEFAULTS.sampling, completions: 1, maxTokens: 4 } });
+    const rep = await runGptEval({ ...rest, beginnings: GPT_EVAL_DEFAULTS.beginnings }, { log: () => {} });
+    assert.equal(rep.beginnings.count, 1);
+    assert.match(rep.beginnings.texts[0]!, /^Once upon a time, there lived a bunny in a field\. Her name was Lucy\./);
+    assert.match(rep.beginnings.source, /^builtin:paper-beginnings/);
+  } finally {
+    for (const [k, v] of [['TINYSTORIES_HF_ENDPOINT', saved.endpoint], ['TINYSTORIES_CACHE', saved.cache]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await judge.close();
+  }
+});

@@ -95,7 +95,7 @@ test('a real model: same loss as the engine computes, whatever the batching; a r
 });
 
 test('the WASM backend scores the same as the reference', async () => {
-  const { openBackend } = await import('../../src/train/backend-choice.ts');
+  const { openBackend } = await import('../../src/engine/open-backend.ts');
   let wasm;
   try {
     wasm = await openBackend('wasm', 1);

@@ -2,15 +2,16 @@
 // (fixture stories; the shared TinyStories sample when present).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closestStory, NgramIndex, radixSortPairs, rougePrecision } from '../../src/eval/ngram-index.ts';
 import { readDocuments } from '../../src/data/read.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { makeStories } from '../train/fixture-stories.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
-const SHARED = new URL('../../../shared/data/tinystories/', import.meta.url).pathname;
+const SHARED = sharedData('tinystories');
 
 test('Rouge-k precision on known cases (with clipped counts)', () => {
   const c = 'The cat sat on the mat.';
@@ -80,7 +81,7 @@ test('index candidates find the same closest story as brute force; save/load rou
   assert.ok(dropped > 0);
 });
 
-test('shared sample: HF-form copies of training stories are found verbatim; V2 stories are not memorized', { skip: existsSync(SHARED) ? false : `${SHARED} not present` }, async () => {
+test('shared sample: HF-form copies of training stories are found verbatim; V2 stories are not memorized', { skip: sharedSkip('tinystories') }, async () => {
   const train = join(SHARED, 'TinyStories-train_head2MiB_2316stories.txt');
   const idx = await NgramIndex.build(readDocuments(train), {});
   assert.equal(idx.docs > 2000, true);

@@ -11,6 +11,7 @@ import { instructModelPrompt, requiredWordsPresent, runInstructEval } from '../.
 import { GPT_EVAL_DEFAULTS } from '../../src/eval/gpt-eval.ts';
 import { startMockJudge } from '../helpers/mock-judge.ts';
 import { makeRun, writeStories } from './fixture-runs.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'eval-metrics-'));
@@ -77,7 +78,7 @@ test('CLI: a blank number (--seed "") is refused with one line, not read as 0', 
     p.on('close', (status) => resolve({ status, stderr }));
   });
   assert.equal(r.status, 1);
-  assert.equal(r.stderr, 'tinystories: --seed: expected an integer, got ""\n');
+  assert.equal(r.stderr, 'tinystories: --seed: expected an integer >= 0, got ""\n');
   assert.ok(!existsSync(join(out, 'report.json')));
 });
 
@@ -132,9 +133,9 @@ test('eval instruct: rubric scores per model, required-words share, unreadable a
   }
 });
 
-const SHARED_INSTRUCT = new URL('../../../shared/data/tinystories_instruct/TinyStoriesInstruct-train_first2records.txt', import.meta.url).pathname;
+const SHARED_INSTRUCT = sharedData('tinystories_instruct', 'TinyStoriesInstruct-train_first2records.txt');
 
-test('real Instruct records: prompts read without their stories; the real stories use their required words', { skip: existsSync(SHARED_INSTRUCT) ? false : `${SHARED_INSTRUCT} not present` }, async () => {
+test('real Instruct records: prompts read without their stories; the real stories use their required words', { skip: sharedSkip(['tinystories_instruct', 'TinyStoriesInstruct-train_first2records.txt']) }, async () => {
   const { loadInstructPrompts } = await import('../../src/eval/instruct.ts');
   const { readInstructRecords } = await import('../../src/data/instruct.ts');
   const { prompts } = await loadInstructPrompts(SHARED_INSTRUCT, 10, 1);

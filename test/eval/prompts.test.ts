@@ -1,10 +1,11 @@
 // Beginnings files (the paper's YAML form and JSON) and the judge's wording.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { JUDGE_TURN2, judgeTurn1, loadBeginnings, parseBeginnings } from '../../src/eval/prompts.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
-const SHARED = new URL('../../../shared/data/tinystories_eval/', import.meta.url).pathname;
+const SHARED = sharedData('tinystories_eval') + '/';
 
 test('YAML block scalars (|-, |, quoted, plain) and JSON arrays', () => {
   const yaml = '---\n- |-\n  Once upon a time, there was a cat.\n\n  The cat said "\n- |\n  Tom had a ball\n- "Quoted \\"one\\""\n- plain one\n';
@@ -28,7 +29,7 @@ test("the two turns carry the paper's wording; the completion follows *** direct
   assert.ok(JUDGE_TURN2.endsWith('A: 3 or under. B: 4-5. C: 6-7. D: 8-9. E: 10-12. F: 13-16.'));
 });
 
-test('the shared YAML of 44 beginnings parses to exactly the JSON copy', { skip: existsSync(SHARED) ? false : `${SHARED} not present` }, () => {
+test('the shared YAML of 44 beginnings parses to exactly the JSON copy', { skip: sharedSkip('tinystories_eval') }, () => {
   const fromYaml = loadBeginnings(SHARED + 'Evaluation prompts.yaml');
   const fromJson = JSON.parse(readFileSync(SHARED + 'evaluation_prompts.json', 'utf8')) as string[];
   assert.equal(fromYaml.length, 44);
@@ -39,10 +40,10 @@ test('the shared YAML of 44 beginnings parses to exactly the JSON copy', { skip:
   assert.ok(md.includes(judgeTurn1('{beginning}', '{completion}')));
 });
 
-test('the default beginnings come from the hub file the paper published (mock hub on 127.0.0.1)', async () => {
+test('the hub copy of the beginnings (only when asked: --beginnings hf:...) downloads the file the paper published (mock hub on 127.0.0.1)', async () => {
   const { startMockHub } = await import('../data/mock-hub.ts');
   const { resolveSource } = await import('../../src/data/read.ts');
-  const { DEFAULT_BEGINNINGS } = await import('../../src/eval/prompts.ts');
+  const { HUB_BEGINNINGS } = await import('../../src/eval/prompts.ts');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -53,7 +54,7 @@ test('the default beginnings come from the hub file the paper published (mock hu
   process.env.TINYSTORIES_HF_ENDPOINT = hub.endpoint;
   process.env.TINYSTORIES_CACHE = cache;
   try {
-    const path = await resolveSource(DEFAULT_BEGINNINGS, { quiet: true });
+    const path = await resolveSource(HUB_BEGINNINGS, { quiet: true });
     assert.deepEqual(loadBeginnings(path), ['Once upon a time, there was a', 'Tom said "']);
     assert.ok(hub.log.some((l) => /Evaluation(%20| )prompts\.yaml/.test(l.url)), JSON.stringify(hub.log));
   } finally {

@@ -1,8 +1,8 @@
 // distinct-n and vocabulary adherence on texts with known answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { childVocabulary, distinctN, vocabAdherence } from '../../src/eval/text-metrics.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 test('distinct-n pools n-grams over texts', () => {
   assert.deepEqual(distinctN(['a b a b'], 1), { distinct: 0.5, unique: 2, total: 4 });
@@ -24,10 +24,10 @@ test('vocabulary adherence: names left out, possessives reduced, OOV words liste
   assert.equal(c.perText.min, 0);
 });
 
-const SHARED_VOCAB = new URL('../../../shared/data/tinystories_vocab/instruction_words_data00-04.txt', import.meta.url).pathname;
-const SHARED_STORIES = new URL('../../../shared/data/tinystories/tinystoriesV2_train_first1727.txt', import.meta.url).pathname;
+const SHARED_VOCAB = sharedData('tinystories_vocab', 'instruction_words_data00-04.txt');
+const SHARED_STORIES = sharedData('tinystories', 'tinystoriesV2_train_first1727.txt');
 
-test('real TinyStories stay inside the child vocabulary (with the released instruction words)', { skip: existsSync(SHARED_VOCAB) && existsSync(SHARED_STORIES) ? false : 'shared vocabulary or stories not present' }, async () => {
+test('real TinyStories stay inside the child vocabulary (with the released instruction words)', { skip: sharedSkip(['tinystories_vocab', 'instruction_words_data00-04.txt'], ['tinystories', 'tinystoriesV2_train_first1727.txt']) }, async () => {
   const { readDocuments } = await import('../../src/data/read.ts');
   const stories: string[] = [];
   for await (const s of readDocuments(SHARED_STORIES)) if (stories.push(s) >= 300) break;

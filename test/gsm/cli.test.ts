@@ -76,7 +76,7 @@ test('gsm generate (mock LLM) → gsm filter → gsm exec; --dry-run prices the 
 });
 
 test('train --data <tinygsm.jsonl>, then gsm eval, gsm verifier train, gsm eval --verifier', async () => {
-  await ok(['train', '--data', 'tinygsm.jsonl', '--model-config', 'tiny.json', '--vocab-size', '300', '--steps', '8', '--batch-size=4', '--seq-len=128', '--backend=ref', '--out', 'run', '--quiet']);
+  await ok(['train', '--data', 'tinygsm.jsonl', '--model-config', 'tiny.json', '--vocab-size', '300', '--steps', '8', '--batch-size=4', '--seq-len=64', '--backend=ref', '--out', 'run', '--quiet']);
   const e = await ok(['gsm', 'eval', '--run', 'run', '--data', OWN, '--samples', '2', '--limit', '2', '--max-tokens', '20', '--backend', 'ref', '--out', 'ev', '--workers', '1', '--quiet']);
   assert.match(e.stdout, /problems 2: pass@1 greedy \d+\.\d\d%, pass@1 sampled .*, pass@2 .*, majority@2/);
   const rep = JSON.parse(readFileSync(join(dir, 'ev', 'report.json'), 'utf8'));
@@ -109,4 +109,18 @@ test('gsm exec on an empty file: one line naming --in, non-zero exit (was a blan
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'tinystories: --in empty.jsonl: no records (expected JSONL of {question, code} or {question, program})\n');
   assert.equal(r.stdout, '');
+});
+
+test('gsm exec on a JSONL with a broken line prints the records before it, then names the file and line (not "sandbox pool closed")', async () => {
+  const prog = toTinyGsmFunction('Tom has 6 bags of 7 apples. How many apples?', 'result = 6 * 7');
+  const lines = [0, 1, 2].map((i) => JSON.stringify({ id: `p${i}`, question: 'Tom has 6 bags of 7 apples. How many apples?', code: prog }));
+  lines.push('{"question": "broken", "code": ');
+  lines.push(JSON.stringify({ id: 'p4', question: 'q', code: prog }));
+  writeFileSync(join(dir, 'broken.jsonl'), lines.join('\n') + '\n');
+  const r = await cli(['gsm', 'exec', '--in', 'broken.jsonl', '--workers', '1']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /pool closed/);
+  assert.match(r.stderr, /broken\.jsonl.*line 4/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' ')), ['p0 42', 'p1 42', 'p2 42']);
 });

@@ -8,7 +8,9 @@ import { toTinyGsmFunction } from '../../src/gsm/tinygsm.ts';
 
 let pool: SandboxPool;
 before(async () => {
-  pool = await SandboxPool.create({ workers: 2, timeoutMs: 1000, graceMs: 300 });
+  // A 64 MiB cap: the memory bomb's first fill of fresh pages costs CPU (~3 ms per MiB), kept well under the 1 s limit;
+  // waiting for a CPU on a busy machine is not charged to the limit (see test/sandbox/sandbox.test.ts).
+  pool = await SandboxPool.create({ workers: 2, timeoutMs: 1000, graceMs: 300, memoryLimitMb: 64 });
 });
 after(async () => {
   await pool?.close();

@@ -2,13 +2,14 @@
 // training rendering, completion cutting, answer normalization, pass@k / majority vote, and n-gram decontamination.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cleanQuestion, parseProblemBlocks, parseSingleProgram, parseSingleQuestion } from '../../src/gsm/parse.ts';
 import { cutCompletion, functionHeader, programFromCompletion, renderTinyGsm, toTinyGsmFunction } from '../../src/gsm/tinygsm.ts';
 import { parseNumericString, normalizeValue, answersMatch } from '../../src/sandbox/normalize.ts';
 import { majorityAnswer, passAtK } from '../../src/gsm/harness.ts';
 import { NgramIndex, normalizeQuestion, ngramHashes } from '../../src/gsm/decontam.ts';
 import { hasNumbers } from '../../src/gsm/filter.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 test('problem/program blocks: labels, fences, preamble, and malformed blocks with reasons', () => {
   const text = [
@@ -93,8 +94,8 @@ test('decontamination: normalization and 13-/8-gram overlap', () => {
   assert.ok(hasNumbers('She has twelve apples') && hasNumbers('3 cats') && !hasNumbers('A cat sat on a mat.'));
 });
 
-test('decontamination finds GSM8K test questions in themselves and none of a disjoint split', { skip: !existsSync(new URL('../../../shared/data/gsm8k/test_minus_holdout.jsonl', import.meta.url)) && 'GSM8K data absent' }, () => {
-  const read = (f: string) => readFileSync(new URL(`../../../shared/data/gsm8k/${f}`, import.meta.url), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { question: string }).question);
+test('decontamination finds GSM8K test questions in themselves and none of a disjoint split', { skip: sharedSkip(['gsm8k', 'test_minus_holdout.jsonl']) }, () => {
+  const read = (f: string) => readFileSync(sharedData('gsm8k', f), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { question: string }).question);
   const testQs = read('test_minus_holdout.jsonl');
   const idx = new NgramIndex();
   for (const q of testQs) idx.add(q);

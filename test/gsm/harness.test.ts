@@ -4,12 +4,13 @@
 // Problems: 6 written for this project (always), and the first 32 of GSM8K test (read from ../shared/data when present).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseGsm8kFinalAnswer } from '../../src/data/gsm8k.ts';
 import { SandboxPool } from '../../src/sandbox/pool.ts';
 import { finishOutcome, scoreCompletion, summarize, type ProblemOutcome } from '../../src/gsm/harness.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
-const GSM_TEST = new URL('../../../shared/data/gsm8k/test_minus_holdout.jsonl', import.meta.url);
+const GSM_TEST = sharedData('gsm8k', 'test_minus_holdout.jsonl');
 const FIX = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const jsonl = <T>(u: URL): T[] => readFileSync(u, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
 
@@ -57,10 +58,8 @@ test('own problems: correct solutions score 100%, incorrect ones 0% (strings, Fr
 });
 
 test('GSM8K test problems 1-32: hand-written correct solutions 100%, incorrect 0%', async (t) => {
-  if (!existsSync(GSM_TEST)) {
-    t.skip(`${GSM_TEST.pathname} is absent`);
-    return;
-  }
+  const skip = sharedSkip(['gsm8k', 'test_minus_holdout.jsonl']);
+  if (skip) return t.skip(skip);
   const problems = readFileSync(GSM_TEST, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { question: string; answer: string });
   const sols = jsonl<{ line: number; correct: string; incorrect: string }>(FIX('handwritten-solutions.jsonl'));
   assert.ok(sols.length >= 30);

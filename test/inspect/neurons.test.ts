@@ -128,7 +128,7 @@ test('CLI: --layer refuses an empty item (was read as layer 0) and scans a repea
   for (const layer of ['1,', ',1', '']) {
     const bad = spawnSync(process.execPath, args(layer), { encoding: 'utf8' });
     assert.equal(bad.status, 1, `--layer '${layer}': ${bad.stdout.slice(0, 200)}`);
-    assert.match(bad.stderr, /^tinystories: --layer: expected an integer >= 0, got ''\n$/);
+    assert.match(bad.stderr, /^tinystories: --layer: expected an integer >= 0, got ""\n$/);
   }
   const dup = spawnSync(process.execPath, args('1,1'), { encoding: 'utf8' });
   assert.equal(dup.status, 0, dup.stderr);

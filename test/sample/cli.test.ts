@@ -52,3 +52,22 @@ test('bad settings are one-line errors naming the flag', () => {
   const u = sample(['--nucleus=0.5']);
   assert.match(u.stderr, /unknown option --nucleus/);
 });
+
+test('a 10,000-word prompt says that only the last context window is used (and generates from it)', () => {
+  const long = Array.from({ length: 10_000 }, (_, i) => ['Tom', 'went', 'to', 'the', 'park', 'with', 'Lily'][i % 7]).join(' ');
+  const r = sample(['--seed', '1', '--max-tokens', '3', '--temperature', '0', '--json'], long);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /sample: the prompt is \d+ tokens but the model's context window is 64: only the last 64 tokens of it are used/);
+  assert.equal(JSON.parse(r.stdout).prompt, long);
+  const short = sample(['--seed', '1', '--max-tokens', '3', '--temperature', '0', '--json'], 'Tom went to the park');
+  assert.doesNotMatch(short.stderr, /context window/);
+});
+
+test('sample --help states the real default of --repetition-penalty', async () => {
+  const { SAMPLE_DEFAULTS } = await import('../../src/sample/config.ts');
+  const r = spawnSync(process.execPath, [CLI, 'sample', '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /--repetition-penalty=\S+ \(default ([\d.]+)/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.equal(Number(m[1]), SAMPLE_DEFAULTS.repetitionPenalty);
+});

@@ -3,6 +3,9 @@
 // One warm pool for the whole file (a cold start is ~2-4 s).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { SandboxPool, type ExecResult } from '../../src/sandbox/pool.ts';
 
 let pool: SandboxPool;
@@ -169,5 +172,42 @@ describe('escapes', () => {
     await fails(BYPASS + 'for k in ("subprocess", "_posixsubprocess"): sys.modules.pop(k, None)\ns = imp("subprocess")\nresult = s.run(["ls"]).returncode', 'error');
     await fails(BYPASS + 'for k in ("socket", "_socket"): sys.modules.pop(k, None)\ns = imp("socket")\nx = s.socket(s.AF_INET, s.SOCK_STREAM)\nx.connect(("127.0.0.1", 9))\nresult = 1', 'error');
     await stillWorks();
+  });
+});
+
+describe('verdicts on a busy machine', () => {
+  // Busy-loop processes (4 per core, each ending by itself after 40 s, killed when the test ends) take CPU away from
+  // the sandbox worker, as another job on a user's machine would. The verdict must not change: the time limit is
+  // charged with the time the program ran or slept, not the time it waited for a CPU.
+  const hasSchedstat = existsSync('/proc/thread-self/schedstat');
+  test('under load: a program that needs less CPU than its limit succeeds even when its wall time exceeds the limit; the memory bomb is memory; the loop is timeout', { skip: hasSchedstat ? false : 'no /proc/thread-self/schedstat (Linux only): the time limit falls back to wall time', timeout: 120_000 }, async () => {
+    const limit = 400;
+    // A small cap: the first fill of fresh memory costs CPU in page faults (~3 ms per MiB here), kept well under the limit.
+    const busy = await SandboxPool.create({ workers: 1, timeoutMs: limit, graceMs: 300, memoryLimitMb: 32 });
+    const loads: ChildProcess[] = [];
+    try {
+      const n = Math.min(12, 3 * availableParallelism());
+      for (let i = 0; i < n; i++) loads.push(spawn(process.execPath, ['-e', 'const end = Date.now() + 40000; while (Date.now() < end) {}'], { stdio: 'ignore' }));
+      await new Promise((r) => setTimeout(r, 300));
+      const bomb = await busy.run('x = []\nwhile True: x.append(bytearray(10**6))');
+      assert.equal(bomb.ok ? 'ok' : bomb.failure, 'memory', JSON.stringify(bomb));
+      // Double the work until the wall time passes the limit: its CPU time is then well under the limit (the worker
+      // gets a fraction of a core), so a wall-clock verdict would say timeout where the program did nothing wrong.
+      let size = 20_000;
+      let r: ExecResult | undefined;
+      for (let i = 0; i < 10; i++) {
+        r = await busy.run(`result = sum(i * i for i in range(${size})) % 7`);
+        if (!r.ok || r.ms > limit) break;
+        size *= 2;
+      }
+      assert.ok(r!.ok, `expected a number under load, got ${JSON.stringify(r)}`);
+      assert.ok(r!.ms > limit, `the load did not push the wall time (${r!.ms} ms) past the ${limit} ms limit`);
+      assert.ok(busy.stats.starvedMs > 0);
+      const loop = await busy.run('while True: pass');
+      assert.equal(loop.ok ? 'ok' : loop.failure, 'timeout', JSON.stringify(loop));
+    } finally {
+      for (const p of loads) p.kill();
+      await busy.close();
+    }
   });
 });

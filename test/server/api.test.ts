@@ -332,7 +332,7 @@ test('CLI: ui refuses a bad port or backend with one line', async () => {
   const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
   const r = spawnSync(process.execPath, [CLI, 'ui', '--runs', root, '--port', '70000'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^tinystories: --port: expected 0\.\.65535, got '70000'\n$/);
+  assert.match(r.stderr, /^tinystories: --port: expected an integer in \[0, 65535\], got "70000"\n$/);
 });
 
 test('CLI: ui refuses a blank --port (was read as 0, any free port) with one line', async () => {
@@ -340,7 +340,7 @@ test('CLI: ui refuses a blank --port (was read as 0, any free port) with one lin
   const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
   const r = spawnSync(process.execPath, [CLI, 'ui', '--runs', root, '--port', ''], { encoding: 'utf8', timeout: 15_000 });
   assert.equal(r.status, 1, r.stdout);
-  assert.equal(r.stderr, "tinystories: --port: expected 0..65535, got ''\n");
+  assert.equal(r.stderr, 'tinystories: --port: expected an integer in [0, 65535], got ""\n');
 });
 
 test('live while a run trains: `tinystories train` in another process, its steps arrive over /api/live', async () => {

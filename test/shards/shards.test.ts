@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDocuments } from '../../src/data/index.ts';
-import { HEADER_BYTES, MANIFEST, SHARD_MAGIC, openShards, splitOf, tokenizeToShards, type ShardManifest } from '../../src/data/shards.ts';
+import { HEADER_BYTES, MANIFEST, SHARD_MAGIC, openShards, shardTokenizerPath, splitOf, tokenizeToShards, type ShardManifest } from '../../src/data/shards.ts';
 import { Tokenizer, loadTokenizer, trainBpe } from '../../src/tokenizer/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -182,6 +182,80 @@ test('vocabularies above 65536 ids are stored as uint32', async () => {
     assert.ok(sh.train.shards[0]!.tokens instanceof Uint32Array);
     assert.equal(sh.train.at(sh.train.length - 1), 69999);
     assert.equal(sh.val.length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a token id outside the vocabulary is found when the shards are opened, naming the file and byte offset', async () => {
+  const { dir, data } = setup();
+  try {
+    const tokPath = join(dir, 'tok.json');
+    (await trainBpe(stories, { vocabSize: 300 })).save(tokPath);
+    const out = join(dir, 'out');
+    await tokenizeToShards({ data, tokenizer: tokPath, out, valFraction: 0.1, seed: 1, threads: 1, quiet: true });
+    const file = join(out, 'train_000000.bin');
+    const bytes = readFileSync(file);
+    const ndoc = bytes.readInt32LE(16);
+    const at = HEADER_BYTES + (ndoc + 1) * 4 + 2 * 123; // token 123 (uint16)
+    bytes.writeUInt16LE(65535, at);
+    writeFileSync(file, bytes);
+    assert.throws(
+      () => openShards(out),
+      (e: Error) => e instanceof UserError && e.message.includes(`${file}: token 123 (byte ${at}) is id 65535, outside the vocabulary of 300`),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shards record their tokenizer relative to the shard directory, so they work from any folder; older manifests still resolve', async () => {
+  const { dir, data } = setup();
+  try {
+    const tokPath = join(dir, 'tok.json');
+    (await trainBpe(stories, { vocabSize: 300 })).save(tokPath);
+    const out = join(dir, 'out');
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await tokenizeToShards({ data, tokenizer: 'tok.json', out: 'out', valFraction: 0.1, seed: 1, threads: 1, quiet: true });
+    } finally {
+      process.chdir(cwd);
+    }
+    const m = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8')) as ShardManifest;
+    assert.equal(m.tokenizerFile, join('..', 'tok.json'));
+    assert.equal(shardTokenizerPath(out), tokPath); // from this test's cwd, not the one tokenize ran in
+    // a manifest written before tokenizerFile: the path as given, relative to where tokenize ran, else to the directory
+    delete m.tokenizerFile;
+    m.options.tokenizer = '../tok.json';
+    writeFileSync(join(out, MANIFEST), JSON.stringify(m));
+    assert.equal(shardTokenizerPath(out), tokPath);
+    m.options.tokenizer = 'gone.json';
+    writeFileSync(join(out, MANIFEST), JSON.stringify(m));
+    assert.equal(shardTokenizerPath(out), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('invalid UTF-8 is counted in the summary; a file that is mostly not text is refused', async () => {
+  const { dir } = setup();
+  try {
+    const tok = await trainBpe(stories, { vocabSize: 300 });
+    const tokPath = join(dir, 'tok.json');
+    tok.save(tokPath);
+    const text = Buffer.from(stories.slice(0, 40).map((s) => s + '\n<|endoftext|>\n').join(''));
+    const bad = Buffer.concat([text.subarray(0, 500), Buffer.from([0xff, 0xfe]), text.subarray(500, 900), Buffer.from([0xc3]), text.subarray(900)]);
+    writeFileSync(join(dir, 'some-bad.txt'), bad);
+    const s = await tokenizeToShards({ data: join(dir, 'some-bad.txt'), tokenizer: tokPath, out: join(dir, 'a'), valFraction: 0.1, threads: 1, quiet: true });
+    assert.equal(s.replacedChars, 3); // 0xff, 0xfe and a lone lead byte: one U+FFFD each
+    const binary = Buffer.alloc(20000);
+    for (let i = 0; i < binary.length; i++) binary[i] = (i * 7919) % 256;
+    writeFileSync(join(dir, 'program.txt'), binary);
+    await assert.rejects(
+      tokenizeToShards({ data: join(dir, 'program.txt'), tokenizer: tokPath, out: join(dir, 'b'), threads: 1, quiet: true }),
+      (e: Error) => e instanceof UserError && /program\.txt: does not look like text: \d+ of the first \d+ characters are invalid UTF-8 or control bytes/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,12 @@
 // Quality filters, one by one, on hand-written stories; Vietnamese NFC; real stories pass when the data is present.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildVocabulary, checkStory, cleanStory, isRefusal, languageMatches, oovShare } from '../../src/synth/filters.ts';
 import { inflections, words } from '../../src/synth/vocab.ts';
 import { loadWordLists, wordListsFor } from '../../src/synth/words.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 const lists = loadWordLists(join(import.meta.dirname, 'fixtures', 'words-en.json'));
 const vocab = buildVocabulary(lists, 'en');
@@ -79,9 +80,10 @@ test('names do not count as out-of-vocabulary', () => {
 });
 
 test('real TinyStories stories pass the filters with the bundled list and with the real data\'s word list', (t) => {
-  const storiesPath = '/work/shared/data/tinystories/tinystories_hf_train_first1000.txt';
-  const wordsPath = '/work/shared/data/tinystories_vocab/instruction_words_data00-04.txt';
-  if (!existsSync(storiesPath) || !existsSync(wordsPath)) return t.skip('shared TinyStories data absent');
+  const storiesPath = sharedData('tinystories', 'tinystories_hf_train_first1000.txt');
+  const wordsPath = sharedData('tinystories_vocab', 'instruction_words_data00-04.txt');
+  const skip = sharedSkip(['tinystories', 'tinystories_hf_train_first1000.txt'], ['tinystories_vocab', 'instruction_words_data00-04.txt']);
+  if (skip) return t.skip(skip);
   const wl = readFileSync(wordsPath, 'utf8').split('\n').filter(Boolean);
   const stories = readFileSync(storiesPath, 'utf8').split('<|endoftext|>').map((s) => s.trim()).filter(Boolean);
   for (const v of [buildVocabulary({ nouns: wl, verbs: [], adjectives: [] }, 'en'), buildVocabulary(wordListsFor('en'), 'en')]) {

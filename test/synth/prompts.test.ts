@@ -1,16 +1,17 @@
 // Prompt templates and seeded sampling: the released data's exact wording, the paper's, user templates, features.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderPrompt, resolveTemplate, samplePromptSpec, TEMPLATES } from '../../src/synth/prompts.ts';
 import { FEATURES, featureDistributionFromFile, uniformFeatures } from '../../src/synth/features.ts';
 import { loadWordLists } from '../../src/synth/words.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 const lists = loadWordLists(join(import.meta.dirname, 'fixtures', 'words-en.json'));
-const VOCAB = '/work/shared/data/tinystories_vocab';
+const VOCAB = sharedData('tinystories_vocab');
 
 test('the same seed gives the same prompts; another seed gives others', () => {
   const f = uniformFeatures();
@@ -37,7 +38,8 @@ test('data wording reproduces the real record byte for byte; paper wording match
   const none = renderPrompt(TEMPLATES.en.data, { ...spec, features: [] }, 'en');
   assert.ok(!none.includes('features') && none.includes('"cute". Remember'));
   const path = join(VOCAB, 'example_all_data_record.json');
-  if (!existsSync(path)) return t.skip(`${path} absent`);
+  const skip = sharedSkip(['tinystories_vocab', 'example_all_data_record.json']);
+  if (skip) return t.skip(skip);
   const rec = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal(data, rec.instruction['prompt:']);
 });
@@ -90,7 +92,8 @@ test('features sampled by the frequencies of a combinations file (fixture)', () 
 
 test('features sampled by the real combination frequencies', (t) => {
   const path = join(VOCAB, 'feature_combinations.json');
-  if (!existsSync(path)) return t.skip(`${path} absent`);
+  const skip = sharedSkip(['tinystories_vocab', 'feature_combinations.json']);
+  if (skip) return t.skip(skip);
   checkFrequencies(path);
 });
 

@@ -2,7 +2,7 @@
 // coverage of the words used in the released TinyStories data when that sample is present.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,17 +15,18 @@ import {
   type WordTag,
 } from '../../src/synth/words/index.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { sharedData, sharedSkip } from '../helpers/shared-data.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const wordsDir = join(root, 'src', 'synth', 'words');
-const sharedVocab = join(root, '..', 'shared', 'data', 'tinystories_vocab', 'instruction_words_data00-04.txt');
+const sharedVocab = sharedData('tinystories_vocab', 'instruction_words_data00-04.txt');
 
 /** The JSON file as stored, without the loader's normalization, so NFC and sorting are checked on the bytes. */
 function rawLists(lang: WordLang): Record<WordTag, string[]> {
   return JSON.parse(readFileSync(join(wordsDir, `${lang}.json`), 'utf8')) as Record<WordTag, string[]>;
 }
 
-// Bounds: around the paper's ~500 per tag; nouns run larger because the real data is noun-heavy (docs/engineering/words.md).
+// Bounds: around the paper's ~500 per tag; nouns run larger because the real data is noun-heavy.
 const bounds: Record<WordLang, Record<WordTag, [number, number]>> = {
   en: { nouns: [600, 1000], verbs: [450, 650], adjectives: [420, 600] },
   vi: { nouns: [550, 850], verbs: [450, 700], adjectives: [420, 600] },
@@ -178,7 +179,7 @@ const MIN_COVERAGE = 0.85;
 
 test(
   'en: covers the words used in the released TinyStories data (shared sample)',
-  { skip: existsSync(sharedVocab) ? false : `shared sample not found at ${sharedVocab}` },
+  { skip: sharedSkip(['tinystories_vocab', 'instruction_words_data00-04.txt']) },
   () => {
     const ref = readFileSync(sharedVocab, 'utf8').split('\n').map((w) => w.trim()).filter(Boolean);
     assert.equal(new Set(ref).size, 1603, 'the shared sample should hold 1,603 distinct words');

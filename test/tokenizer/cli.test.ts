@@ -50,7 +50,7 @@ test('tokenizer train / encode / decode and tokenize from the command line', () 
 test('bad input gives one clear line and a non-zero exit', () => {
   const bad = cli(['tokenizer', 'train', '--data', 'builtin:mini', '--vocab-size', 'lots', '--out', '/tmp/x.json']);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /--vocab-size must be an integer/);
+  assert.match(bad.err, /--vocab-size: expected an integer in \[257, 16777216\], got "lots"/);
   const missing = cli(['tokenizer', 'encode', '--tokenizer', '/nonexistent/tok.json', '--text', 'x']);
   assert.equal(missing.code, 1);
   assert.equal(missing.err.trim().split('\n').length, 1);

@@ -1,7 +1,8 @@
 // Small stories written for these tests (TinyStories style), plus edge-case strings every tokenizer must survive.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/util/rng.ts';
+import { hasSharedData, sharedData, SHARED_SKIP_PREFIX } from '../helpers/shared-data.ts';
 
 const NAMES = ['Lily', 'Tom', 'Mia', 'Ben', 'Zoe', 'Sam', 'Ana', 'Max'];
 const THINGS = ['red ball', 'big box', 'shiny stone', 'little boat', 'blue kite', 'warm hat', 'old key', 'soft bear'];
@@ -63,9 +64,9 @@ export const EDGE_CASES: string[] = [
 
 /** Documents of the shared TinyStories sample, or undefined (with a printed reason) when it is absent. */
 export function sharedStories(): string[] | undefined {
-  const dir = '/work/shared/data/tinystories';
-  if (!existsSync(dir)) {
-    console.log(`# skipped: ${dir} not present (shared TinyStories sample)`);
+  const dir = sharedData('tinystories');
+  if (!hasSharedData('tinystories')) {
+    console.log(`# ${SHARED_SKIP_PREFIX} ${dir} (shared TinyStories sample)`);
     return undefined;
   }
   const docs: string[] = [];
@@ -78,4 +79,4 @@ export function sharedStories(): string[] | undefined {
   return docs;
 }
 
-export const GPT2_DIR = '/work/shared/data/tokenizer';
+export const GPT2_DIR = sharedData('tokenizer');

@@ -2,7 +2,7 @@
 // and encode to identical ids; GPT-2's vocab.json + merges.txt give the same ids as the Rust library's own loader.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { loadTokenizer, trainBpe, type Tokenizer } from '../../src/tokenizer/ind
 import { fromHfJson } from '../../src/tokenizer/hf-json.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { EDGE_CASES, GPT2_DIR, makeStories, sharedStories } from './fixtures.ts';
+import { sharedSkip } from '../helpers/shared-data.ts';
 
 // `tokenizers` is a CommonJS native addon
 const rust = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
@@ -63,7 +64,7 @@ test('trained tokenizer.json: identical ids in Rust and JS Hugging Face tokenize
 
 test('trained on the shared TinyStories sample (vocab 4096 and 10000): identical ids', async (t) => {
   const docs = sharedStories();
-  if (!docs) return t.skip('shared TinyStories sample absent');
+  if (!docs) return t.skip(sharedSkip('tinystories') || 'shared TinyStories sample absent');
   for (const vocabSize of [4096, 10000]) {
     const tok = await trainBpe(docs, { vocabSize, minFrequency: 1 });
     assert.equal(tok.vocabSize, vocabSize);
@@ -74,10 +75,8 @@ test('trained on the shared TinyStories sample (vocab 4096 and 10000): identical
 });
 
 test('GPT-2 vocab.json + merges.txt: ids identical to the Rust library loading the same files', async (t) => {
-  if (!existsSync(join(GPT2_DIR, 'vocab.json'))) {
-    console.log(`# skipped: ${GPT2_DIR} not present`);
-    return t.skip('GPT-2 files absent');
-  }
+  const skip = sharedSkip(['tokenizer', 'vocab.json']);
+  if (skip) return t.skip(skip);
   const ours = loadTokenizer(GPT2_DIR);
   assert.equal(ours.vocabSize, 50257);
   assert.equal(ours.eotId, 50256);

@@ -1,15 +1,16 @@
 // Top-K vocabulary restriction: frequencies, coverage, fallback id, save/load of the restricted tokenizer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTokenizer, restrictToTopK, trainBpe, type Tokenizer } from '../../src/tokenizer/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { GPT2_DIR, makeStories } from './fixtures.ts';
+import { hasSharedData } from '../helpers/shared-data.ts';
 
 async function base(): Promise<Tokenizer> {
-  if (existsSync(join(GPT2_DIR, 'vocab.json'))) return loadTokenizer(GPT2_DIR);
+  if (hasSharedData('tokenizer', 'vocab.json')) return loadTokenizer(GPT2_DIR);
   console.log(`# ${GPT2_DIR} absent: using a tokenizer trained on fixtures as the base`);
   return trainBpe(makeStories(300), { vocabSize: 512, minFrequency: 1 });
 }

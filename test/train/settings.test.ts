@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseFlags, resolveSettings } from '../../src/train/settings.ts';
+import { parseFlags, resolveSettings } from '../../src/train/configurator.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const Schema = z.strictObject({

@@ -63,7 +63,7 @@ test('resume refuses settings that would change the computation; a fresh run ref
 test('wasm backend: a run stopped mid-way (abort) and resumed matches the uninterrupted run exactly', async (t) => {
   let wasmOk = true;
   try {
-    (await (await import('../../src/train/backend-choice.ts')).openBackend('wasm', 2)).dispose();
+    (await (await import('../../src/engine/open-backend.ts')).openBackend('wasm', 2)).dispose();
   } catch (e) {
     wasmOk = false;
     t.skip(`the WASM backend does not load here: ${(e as Error).message}`);
@@ -78,4 +78,18 @@ test('wasm backend: a run stopped mid-way (abort) and resumed matches the uninte
   await train({}, quiet, b.runDir);
   const pick = (p: string) => readJsonLines<{ step: number; loss: number; val_loss?: number; grad_norm: number }>(join(p, 'metrics.jsonl')).map((r) => [r.step, r.loss, r.val_loss, r.grad_norm]);
   assert.deepEqual(pick(b.runDir), pick(a.runDir));
+});
+
+test('--minutes: every change of the planned step count is explained in the output', async () => {
+  const lines: string[] = [];
+  const r = await train({ ...base, quiet: false, modelConfig: neo, out: join(dir, 'replan'), minutes: 0.03 }, { log: (l) => lines.push(l), progressStream: { write: () => true } });
+  const planned = Number(/^training (\d+) steps/m.exec(lines.join('\n'))?.[1]);
+  assert.ok(planned > 0, lines.join('\n'));
+  // Each re-plan names the old and the new count; chained, they lead from the first plan to the steps trained.
+  let count = planned;
+  for (const m of lines.join('\n').matchAll(/re-planned: (\d+) → (\d+) steps, from the pace so far/g)) {
+    assert.equal(Number(m[1]), count);
+    count = Number(m[2]);
+  }
+  assert.equal(count, r.totalSteps);
 });

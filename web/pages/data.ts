@@ -1,12 +1,13 @@
 // Data: generation runs (counts, filter reasons, cost, feature/word coverage) and dataset statistics.
 import { barChart } from '../charts.ts';
 import { api, fmt, fmtCount, h, table } from '../util.ts';
+import type { DataResponse } from '../../src/server/api-types.ts';
 
 type Any = any;
 
 export async function dataPage(root: HTMLElement): Promise<void> {
   root.append(h('h2', {}, 'Data'));
-  const d = await api<{ generations: Any[]; datasets: Any[] }>('/api/data');
+  const d = await api<DataResponse>('/api/data');
   root.append(h('h3', {}, 'Generation runs'));
   if (d.generations.length === 0) root.append(h('p', { class: 'muted' }, 'No generation reports (report.json of `tinystories generate`) under the runs directory.'));
   for (const g of d.generations) {
@@ -14,7 +15,8 @@ export async function dataPage(root: HTMLElement): Promise<void> {
       root.append(h('p', { class: 'error' }, `${g.id}: ${g.error}`));
       continue;
     }
-    const r = g.report;
+    // the generation report's fields are read defensively (older report.json files lack some)
+    const r = g.report as Any;
     const fp = r.fingerprint ?? {};
     root.append(
       h('h3', {}, `${g.id || '.'} — ${fp.provider ?? '?'}/${fp.model ?? '?'} ${fp.lang ?? ''}`),
@@ -49,7 +51,7 @@ export async function dataPage(root: HTMLElement): Promise<void> {
   }
   root.append(h('h3', {}, 'Datasets the runs trained on (token shards)'));
   if (d.datasets.length === 0) root.append(h('p', { class: 'muted' }, 'No run names a readable shard manifest.'));
-  else root.append(table(['run', 'source', 'vocab', 'train docs', 'train tokens', 'val docs', 'val tokens', 'complete'], d.datasets.map((s: Any) => [
+  else root.append(table(['run', 'source', 'vocab', 'train docs', 'train tokens', 'val docs', 'val tokens', 'complete'], d.datasets.map((s) => [
     s.run, s.source ?? '–', String(s.vocabSize ?? '–'), fmtCount(s.splits.train?.docs), fmtCount(s.splits.train?.tokens), fmtCount(s.splits.val?.docs), fmtCount(s.splits.val?.tokens), s.complete ? 'yes' : 'no',
   ]), [2, 3, 4, 5, 6]));
 }

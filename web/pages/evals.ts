@@ -57,9 +57,9 @@ export async function evalsPage(root: HTMLElement): Promise<void> {
     root.append(h('h3', {}, 'Automatic metrics'));
     const rows: Any[] = [];
     for (const r of metrics) for (const m of r.report.models ?? []) {
-      rows.push([r.id || '.', m.id, fmtCount(m.params), m.step ?? '–', fmt(m.lm?.loss), fmt(m.lm?.perplexity, 2), fmt(m.lm?.rank?.mean, 2), fmt(m.lm?.rank?.top1, 3), fmt(m.generation?.distinct?.[2], 3), fmt(m.memorization?.rouge?.[4]?.mean, 3)]);
+      rows.push([r.id || '.', m.id, fmtCount(m.params), m.step ?? '–', fmt(m.lm?.loss), fmt(m.lm?.bitsPerByte), m.window ? `${m.window.used} (${m.window.source})` : fmtCount(m.lm?.window), fmt(m.lm?.perplexity, 2), fmt(m.lm?.rank?.mean, 2), fmt(m.lm?.rank?.top1, 3), fmt(m.generation?.distinct?.[2], 3), fmt(m.memorization?.rouge?.[4]?.mean, 3)]);
     }
-    root.append(table(['report', 'model', 'params', 'step', 'val loss', 'perplexity', 'mean guess-rank', 'top-1', 'distinct-2', 'rouge-4 mean'], rows, [2, 3, 4, 5, 6, 7, 8, 9]));
+    root.append(table(['report', 'model', 'params', 'step', 'val loss (nats/token)', 'bits/byte', 'window', 'perplexity', 'mean guess-rank', 'top-1', 'distinct-2', 'rouge-4 mean'], rows, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
     // loss and guess-rank against training step, one line per run (model ids are run@step-N for checkpoints)
     for (const r of metrics) {
       const byRun = new Map<string, Any[]>();

@@ -1,11 +1,13 @@
 // Playground: prompt → streamed generation over SSE; tokens colored by probability, top alternatives on hover.
+import { source } from '../source.ts';
 import { api, h, hideTip, probColor, runSelect, showTip } from '../util.ts';
+import type { RunDetailResponse } from '../../src/server/api-types.ts';
 
 export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void) => void): Promise<void> {
   root.append(h('h2', {}, 'Playground'));
   const ckpt = h('select', { 'data-role': 'checkpoint' });
   const fillCheckpoints = async (id: string) => {
-    const d = await api<{ checkpoints: string[]; summary: { hasBest: boolean } }>('/api/run', { id });
+    const d = await api<RunDetailResponse>('/api/run', { id });
     ckpt.textContent = '';
     ckpt.append(h('option', { value: 'latest' }, 'latest'));
     if (d.summary.hasBest) ckpt.append(h('option', { value: 'best' }, 'best'));
@@ -33,10 +35,10 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
     info,
     h('p', { class: 'muted' }, 'Each token is colored by the probability the model gave it (red = unlikely, green = likely); hover for the top alternatives.'),
   );
-  let es: EventSource | null = null;
+  let close: (() => void) | null = null;
   const finish = () => {
-    es?.close();
-    es = null;
+    close?.();
+    close = null;
     go.disabled = false;
     stop.disabled = true;
   };
@@ -46,40 +48,41 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
     out.textContent = '';
     out.append(h('span', { class: 'prompt' }, prompt.value));
     info.textContent = 'generating…';
-    const q = new URLSearchParams({ id: sel.value, checkpoint: ckpt.value, prompt: prompt.value, temperature: temp.value, topK: topK.value, topP: topP.value, maxTokens: maxTokens.value });
-    if (seed.value !== '') q.set('seed', seed.value);
+    const q: Record<string, string> = { id: sel.value, checkpoint: ckpt.value, prompt: prompt.value, temperature: temp.value, topK: topK.value, topP: topP.value, maxTokens: maxTokens.value, seed: seed.value };
     const t0 = performance.now();
     let first: number | null = null;
     let n = 0;
     go.disabled = true;
     stop.disabled = false;
-    es = new EventSource('/api/generate?' + q.toString());
-    es.addEventListener('token', (ev) => {
-      const t = JSON.parse((ev as MessageEvent).data) as { text: string; prob: number; rank: number; alts: Array<{ text: string; prob: number }> };
-      if (first === null) first = performance.now() - t0;
-      n++;
-      // a token holding part of a multi-byte character has no text yet (the next one completes it): a thin sliver
-      const span = h('span', { class: t.text ? 'tok' : 'tok partial', 'data-prob': t.prob.toFixed(4) }, t.text);
-      span.style.background = probColor(t.prob);
-      const tip = `p = ${t.prob.toFixed(3)}, rank ${t.rank + 1}\n` + t.alts.map((a) => `${JSON.stringify(a.text)}  ${a.prob.toFixed(3)}`).join('\n');
-      span.addEventListener('mousemove', (e) => showTip(tip, e));
-      span.addEventListener('mouseleave', hideTip);
-      out.append(span);
-    });
-    es.addEventListener('done', (ev) => {
-      const d = JSON.parse((ev as MessageEvent).data) as { stop: string; tokens: number; ms: number; seed: number };
-      info.textContent = `${d.tokens} tokens, stopped by ${d.stop}; first token after ${first?.toFixed(0) ?? '–'} ms, ${(d.tokens / (d.ms / 1000)).toFixed(1)} tokens/s; seed ${d.seed}`;
-      info.dataset.firstTokenMs = String(first ?? '');
+    let open = true;
+    close = source().stream('/api/generate', q, {
+      token: (t: { text: string; prob: number; rank: number; alts: Array<{ text: string; prob: number }> }) => {
+        if (first === null) first = performance.now() - t0;
+        n++;
+        // a token holding part of a multi-byte character has no text yet (the next one completes it): a thin sliver
+        const span = h('span', { class: t.text ? 'tok' : 'tok partial', 'data-prob': t.prob.toFixed(4) }, t.text);
+        span.style.background = probColor(t.prob);
+        const tip = `p = ${t.prob.toFixed(3)}, rank ${t.rank + 1}\n` + t.alts.map((a) => `${JSON.stringify(a.text)}  ${a.prob.toFixed(3)}`).join('\n');
+        span.addEventListener('mousemove', (e) => showTip(tip, e));
+        span.addEventListener('mouseleave', hideTip);
+        out.append(span);
+      },
+      done: (d: { stop: string; tokens: number; ms: number; seed: number }) => {
+        open = false;
+        info.textContent = `${d.tokens} tokens, stopped by ${d.stop}; first token after ${first?.toFixed(0) ?? '–'} ms, ${(d.tokens / (d.ms / 1000)).toFixed(1)} tokens/s; seed ${d.seed}`;
+        info.dataset.firstTokenMs = String(first ?? '');
+        finish();
+      },
+      failure: (d: { error: string }) => {
+        open = false;
+        info.textContent = 'error: ' + d.error;
+        finish();
+      },
+    }, () => {
+      if (open) info.textContent = n ? info.textContent : 'connection failed';
+      open = false;
       finish();
     });
-    es.addEventListener('failure', (ev) => {
-      info.textContent = 'error: ' + (JSON.parse((ev as MessageEvent).data) as { error: string }).error;
-      finish();
-    });
-    es.onerror = () => {
-      if (es) info.textContent = n ? info.textContent : 'connection failed';
-      finish();
-    };
   });
   stop.addEventListener('click', () => {
     info.textContent = 'stopped';

@@ -1,23 +1,25 @@
 // Samples page: the stories a run wrote during training (grouped by step), and one prompt sampled from every checkpoint.
+import { source } from '../source.ts';
 import { api, h, runSelect } from '../util.ts';
+import type { RunDetailResponse, SamplesResponse } from '../../src/server/api-types.ts';
 
 /** Generates from one checkpoint over SSE and resolves with the text. */
 function sampleFrom(id: string, checkpoint: string, prompt: string, maxTokens: number, onText: (t: string) => void): Promise<string> {
   return new Promise((ok) => {
-    const q = new URLSearchParams({ id, checkpoint, prompt, maxTokens: String(maxTokens), temperature: '0' });
-    const es = new EventSource('/api/generate?' + q.toString());
     let text = '';
-    es.addEventListener('token', (ev) => {
-      text += (JSON.parse((ev as MessageEvent).data) as { text: string }).text;
-      onText(text);
-    });
+    let close: () => void = () => {};
     const end = () => {
-      es.close();
+      close();
       ok(text);
     };
-    es.addEventListener('done', end);
-    es.addEventListener('failure', end);
-    es.onerror = end;
+    close = source().stream('/api/generate', { id, checkpoint, prompt, maxTokens, temperature: 0 }, {
+      token: (t: { text: string }) => {
+        text += t.text;
+        onText(text);
+      },
+      done: end,
+      failure: end,
+    }, end);
   });
 }
 
@@ -30,7 +32,7 @@ export async function samplesPage(root: HTMLElement): Promise<void> {
   const show = async (id: string) => {
     box.textContent = 'loading…';
     compare.textContent = '';
-    const r = await api<{ checkpoints: Array<{ step: number; samples: Array<{ prompt: string; text: string }> }> }>('/api/samples', { id });
+    const r = await api<SamplesResponse>('/api/samples', { id });
     box.textContent = '';
     box.append(h('h3', {}, 'Written during training'));
     if (r.checkpoints.length === 0) box.append(h('p', { class: 'muted' }, 'No samples yet (training writes one every --sample-every steps).'));
@@ -43,7 +45,7 @@ export async function samplesPage(root: HTMLElement): Promise<void> {
   go.addEventListener('click', async () => {
     go.disabled = true;
     compare.textContent = '';
-    const d = await api<{ checkpoints: string[]; summary: { hasBest: boolean } }>('/api/run', { id: sel.value });
+    const d = await api<RunDetailResponse>('/api/run', { id: sel.value });
     const names = [...d.checkpoints, ...(d.summary.hasBest ? ['best'] : []), 'latest'];
     for (const name of names) {
       const out = h('div', { class: 'gen', 'data-checkpoint': name }, h('span', { class: 'prompt' }, prompt.value));

@@ -1,0 +1,105 @@
+// Recipe sweep: for each training budget (3, 10, 30 minutes), train candidate recipes — GPT-Neo and Llama shapes
+// from 0.2M to 8M parameters, vocabularies 512-8192, batch x context and learning rates — on the embedded
+// TinyStories sample and keep the one with the lowest held-out bits per byte (the best checkpoint's validation
+// loss on the hashed held-out stories). With --write the winners become src/train/recipe-table.ts, the table
+// `train --minutes N` and the quickstart choose from. Every trial is appended to bench/results/recipe-sweep.jsonl.
+//
+// The full sweep needs hours of quiet CPU (staged: 22 trials per budget, about 16 hours for 3 + 10 + 30 minutes, not the 100+ of a full grid):
+//   stage 1  every shape at vocab 2048, B16 x T256, lr 2e-3            (per budget)
+//   stage 2  the two best shapes at vocab 512, 1024, 4096, 8192
+//   stage 3  the best (shape, vocab) at lr 1e-3 / 4e-3 and B32 x T128 / B8 x T512
+// Usage: npx tsx bench/recipe-sweep.ts [--quick] [--budgets=3,10,30] [--stages=1,2,3] [--threads=0] [--write] [--table=<file>]
+// --quick: seconds — two tiny shapes, one vocabulary, a 3-second budget on builtin:mini, not recorded; writes only with --write
+// and then to --table (default: a temporary file, never the shipped table).
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from '../src/engine/config.ts';
+import { bestPerBudget, describeRecipe, type Recipe, recipeTableSource } from '../src/train/recipe.ts';
+import { train } from '../src/train/trainer.ts';
+
+const QUICK = process.argv.includes('--quick');
+const WRITE = process.argv.includes('--write');
+const opt = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
+const here = dirname(fileURLToPath(import.meta.url));
+const BUDGETS = (opt('budgets') ?? (QUICK ? '0.05' : '3,10,30')).split(',').map(Number);
+const STAGES = new Set((opt('stages') ?? (QUICK ? '1,2' : '1,2,3')).split(',').map(Number));
+const THREADS = Number(opt('threads') ?? 0);
+const DATA = QUICK ? 'builtin:mini' : 'builtin:tinystories';
+const TABLE = opt('table') ?? (QUICK ? join(mkdtempSync(join(tmpdir(), 'recipe-sweep-')), 'recipe-table.ts') : join(here, '..', 'src', 'train', 'recipe-table.ts'));
+
+const llama = (dim: number, nLayers: number, nHeads: number, nKvHeads: number): ModelConfig => ({ arch: 'llama', vocabSize: 2048, maxSeqLen: 512, dim, nLayers, nHeads, nKvHeads, multipleOf: 4, normEps: 1e-5 });
+const neo = (dim: number, nLayers: number, nHeads: number): ModelConfig => ({ arch: 'gpt-neo', vocabSize: 2048, maxSeqLen: 512, dim, nLayers, nHeads, windowSize: 256, layerNormEps: 1e-5 });
+
+/** Candidate shapes, about 0.2M to 8M parameters at vocab 2048 (embeddings included). */
+const SHAPES: Record<string, ModelConfig> = QUICK
+  ? { 'llama-d32L2': llama(32, 2, 4, 2), 'neo-d32L2': neo(32, 2, 4) }
+  : {
+      'llama-d48L4': llama(48, 4, 6, 3),
+      'llama-d64L5': llama(64, 5, 8, 4),
+      'llama-d96L6': llama(96, 6, 6, 6),
+      'llama-d128L6': llama(128, 6, 8, 4),
+      'llama-d192L6': llama(192, 6, 6, 6),
+      'llama-d256L8': llama(256, 8, 8, 8),
+      'neo-d64L4': neo(64, 4, 8),
+      'neo-d64L8': neo(64, 8, 16),
+      'neo-d128L8': neo(128, 8, 16),
+      'neo-d256L8': neo(256, 8, 16),
+    };
+const BASE = { batchSize: 16, seqLen: 256, lr: 2e-3, lrSchedule: 'cosine' as const, warmupSteps: 100, minLrRatio: 0.1, maxEpochs: 20 };
+const QUICK_BASE = { ...BASE, batchSize: 4, seqLen: 32, warmupSteps: 5 };
+const VOCABS = QUICK ? [300] : [512, 1024, 2048, 4096, 8192];
+
+interface Trial { minutes: number; recipe: Recipe; heldOutLoss: number | null; heldOutBpb: number | null; steps: number; tokensPerSecond: number; reason: string }
+
+const trials: Trial[] = [];
+const resultsFile = join(here, 'results', 'recipe-sweep.jsonl');
+mkdirSync(dirname(resultsFile), { recursive: true });
+const date = new Date().toISOString().slice(0, 10);
+
+async function runTrial(minutes: number, recipe: Recipe): Promise<Trial> {
+  const work = mkdtempSync(join(tmpdir(), 'recipe-sweep-run-'));
+  const out = join(work, recipe.name);
+  const modelFile = join(dirname(out), `${recipe.name}.json`);
+  writeFileSync(modelFile, JSON.stringify(recipe.model));
+  console.log(`\n== ${minutes} min: ${describeRecipe(recipe)}`);
+  const r = await train(
+    { modelConfig: modelFile, data: DATA, out, minutes, vocabSize: recipe.vocabSize, batchSize: recipe.batchSize, seqLen: recipe.seqLen, lr: recipe.lr, lrSchedule: recipe.lrSchedule, warmupSteps: recipe.warmupSteps, minLrRatio: recipe.minLrRatio, maxEpochs: recipe.maxEpochs, valFraction: 0.1, valEvery: QUICK ? 10 : 100, valBatches: 8, patience: 5, sampleEvery: 0, checkpointEvery: 0, seed: 1337, threads: THREADS, quiet: true },
+    { printConfig: false, log: () => {} },
+  );
+  const t: Trial = { minutes, recipe, heldOutLoss: r.bestValLoss, heldOutBpb: r.bestValBpb, steps: r.step, tokensPerSecond: Math.round(r.tokensPerSecond), reason: r.reason };
+  console.log(`   held-out ${t.heldOutLoss?.toFixed(4) ?? '–'} nats/token, ${t.heldOutBpb?.toFixed(4) ?? '–'} bits/byte; ${t.steps} steps, ${t.tokensPerSecond} tok/s (${t.reason})`);
+  if (!QUICK) appendFileSync(resultsFile, JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, ...t }) + '\n');
+  trials.push(t);
+  rmSync(work, { recursive: true, force: true });
+  return t;
+}
+
+const byBpb = (a: Trial, b: Trial) => (a.heldOutBpb ?? Infinity) - (b.heldOutBpb ?? Infinity);
+const base = QUICK ? QUICK_BASE : BASE;
+for (const minutes of BUDGETS) {
+  const stage1: Trial[] = [];
+  if (STAGES.has(1)) for (const [name, model] of Object.entries(SHAPES)) stage1.push(await runTrial(minutes, { name: `${name}-v${VOCABS.includes(2048) ? 2048 : VOCABS[0]}`, model, vocabSize: VOCABS.includes(2048) ? 2048 : VOCABS[0]!, ...base }));
+  const topShapes = stage1.sort(byBpb).slice(0, 2);
+  const stage2: Trial[] = [...topShapes];
+  if (STAGES.has(2)) {
+    for (const t of topShapes) {
+      for (const v of VOCABS.filter((v) => v !== t.recipe.vocabSize)) stage2.push(await runTrial(minutes, { ...t.recipe, name: t.recipe.name.replace(/-v\d+$/, `-v${v}`), vocabSize: v }));
+    }
+  }
+  const best = stage2.sort(byBpb)[0];
+  if (STAGES.has(3) && best) {
+    for (const lr of [best.recipe.lr / 2, best.recipe.lr * 2]) await runTrial(minutes, { ...best.recipe, name: `${best.recipe.name}-lr${lr}`, lr });
+    for (const [B, T] of [[32, 128], [8, 512]] as const) await runTrial(minutes, { ...best.recipe, name: `${best.recipe.name}-B${B}T${T}`, batchSize: B, seqLen: T });
+  }
+}
+
+console.log('\nbest per budget (held-out bits per byte):');
+const rows = bestPerBudget(trials, date);
+for (const r of rows) console.log(`${String(r.minutes).padStart(5)} min  ${r.heldOutBpb!.toFixed(4)} bpb  ${describeRecipe(r.recipe)}`);
+console.log(`${trials.length} trials${QUICK ? ' (a smoke run: not recorded)' : `; each appended to ${resultsFile}`}`);
+if (WRITE) {
+  writeFileSync(TABLE, recipeTableSource(rows, `Sweep of ${date} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${trials.length} trials, data ${DATA}.`));
+  console.log(`wrote ${TABLE}`);
+}

@@ -1,0 +1,362 @@
+// A GPU-resident model and trainer: parameters, gradients, AdamW moments and activations live in GPU buffers laid
+// out exactly as model.ts lays out its backend buffers (paramTable, actTable, gradScratchTable), and a training
+// step (forward, loss, backward, global-norm clipping, AdamW) is one recorded command buffer replayed every step.
+// Only the loss sum and the gradient norm come back, through a small staging copy mapped asynchronously, so the
+// next step can be submitted before the previous one's numbers arrive.
+//
+// Buffers (4-byte elements): params, grads, m, v (paramTable order); acts (actTable order, probs overwrite
+// logits); gacts (gradScratchTable order); inputs, targets (i32, B*T); lse (B*NH*T, the attention forward's
+// log-sum-exp, reused by every layer); step = [lr, 1-beta1^t, 1-beta2^t, grad scale, grad norm, dloss, loss sum,
+// 0] (the host writes lr, the bias corrections and dloss before each submit; the GPU writes the rest).
+/// <reference types="@webgpu/types" />
+import type { F32 } from '../backend.ts';
+import { type ModelConfig, type ResolvedConfig, resolveConfig } from '../config.ts';
+import { type InitOptions, actTable, numel, paramTable } from '../layout.ts';
+import { type ActViews, type AdamWOptions, type LayerActs, type LayerParams, type ParamViews, Model, actViews, gradScratchTable, paramViews, qkvWidth, splitBuffer } from '../model.ts';
+import { createRefBackend } from '../ref/index.ts';
+import { UserError } from '../../util/errors.ts';
+import type { GpuKernels, GpuTensor } from './kernels.ts';
+import { type Dispatch, MAP_READ, USAGE } from './program.ts';
+
+/** AdamW settings of a step plus optional global-norm clipping (0 or absent: none). */
+export interface GpuStepOptions extends AdamWOptions {
+  maxGradNorm?: number;
+}
+
+/** What one step reports: the mean loss over non-ignored positions and the gradient norm before clipping. */
+export interface GpuStepResult {
+  loss: number;
+  gradNorm: number;
+}
+
+export type Views<V> = { [K in keyof V]: V[K] extends F32 ? GpuTensor : V[K] extends F32 | null ? GpuTensor | null : V[K] extends F32[] ? GpuTensor[] : V[K] extends LayerParams[] ? Array<Views<LayerParams>> : V[K] extends Array<infer E> ? Array<Views<E>> : V[K] };
+
+export type GpuLayerParams = Views<LayerParams>;
+export type GpuLayerActs = Views<LayerActs>;
+
+/**
+ * Runs model.ts's view builders over a stand-in whose subarray() records offsets, then maps every view to a
+ * GpuTensor in `buf`: the GPU buffers follow exactly the CPU layout without allocating it.
+ */
+export function gpuViews<V>(build: (stub: F32) => V, buf: GPUBuffer): Views<V> {
+  const stub = { subarray: (start: number) => ({ __off: start }) } as unknown as F32;
+  const map = (x: unknown): unknown => {
+    if (x === null || typeof x !== 'object') return x;
+    if ('__off' in (x as object)) return { buf, off: (x as { __off: number }).__off };
+    if (Array.isArray(x)) return x.map(map);
+    return Object.fromEntries(Object.entries(x as object).map(([k, v]) => [k, map(v)]));
+  };
+  return map(build(stub)) as Views<V>;
+}
+
+/** LayerNorm (gpt-neo) or RMSNorm (llama) forward over N rows (model.ts's normForward on the GPU). */
+export function gpuNormForward(k: GpuKernels, cfg: ResolvedConfig, out: GpuTensor, mean: GpuTensor | null, rstd: GpuTensor, inp: GpuTensor, w: GpuTensor, b: GpuTensor | null, N: number): void {
+  if (cfg.arch === 'gpt-neo') k.layernorm_forward(out, mean!, rstd, inp, w, b!, N, cfg.dim, cfg.normEps);
+  else k.rmsnorm_forward(out, rstd, inp, w, N, cfg.dim, cfg.normEps);
+}
+
+/** model.ts's blockTail on the GPU: out projection, residual, norm 2, MLP, residual into y. */
+export function gpuBlockTail(k: GpuKernels, cfg: ResolvedConfig, p: GpuLayerParams, a: GpuLayerActs, x: GpuTensor, y: GpuTensor, N: number): void {
+  const C = cfg.dim;
+  const H = cfg.hidden;
+  const neo = cfg.arch === 'gpt-neo';
+  k.matmul_forward(a.attproj, a.atty, p.attw, p.attb, N, C, C);
+  k.residual_forward(a.resMid, x, a.attproj, N * C);
+  gpuNormForward(k, cfg, a.ln2, a.ln2Mean, a.ln2Rstd, a.resMid, p.ln2w, p.ln2b, N);
+  k.matmul_forward(a.fch, a.ln2, p.fcw, p.fcb, N, C, neo ? H : 2 * H);
+  if (neo) k.gelu_forward(a.fchAct, a.fch, N * H);
+  else k.swiglu_forward(a.fchAct, a.fch, N, H);
+  k.matmul_forward(a.fcproj, a.fchAct, p.projw, p.projb, N, H, C);
+  k.residual_forward(y, a.resMid, a.fcproj, N * C);
+}
+
+interface Runs {
+  offset: number;
+  n: number;
+  decay: boolean;
+}
+
+/**
+ * A GPT-Neo or llama model trained entirely on the GPU.
+ * Example: `const m = await GpuModel.create(cfg, kernels, { seed: 1, batch: 4, seq: 64 });
+ * const { loss } = await m.step(x, y, 4, 64, { lr: 1e-3, t: 1, maxGradNorm: 1 });`
+ */
+export class GpuModel {
+  readonly cfg: ResolvedConfig;
+  readonly k: GpuKernels;
+  readonly nParams: number;
+  readonly capB: number;
+  readonly capT: number;
+  private readonly bufs: Record<'params' | 'grads' | 'm' | 'v' | 'acts' | 'gacts' | 'inputs' | 'targets' | 'lse' | 'step' | 'ss', GPUBuffer>;
+  /** Parameter views (GPU tensors in paramTable order), shared with GpuDecoder. */
+  readonly p: Views<ParamViews>;
+  private readonly g: Views<ParamViews>;
+  private readonly a: Views<ActViews>;
+  private readonly d: Record<'dres' | 'dln' | 'dqkv' | 'datt' | 'datty' | 'dfch' | 'dfchAct', GpuTensor>;
+  private readonly table: ReturnType<typeof paramTable>;
+  private readonly programs = new Map<string, Dispatch[]>();
+  private readonly staging: GPUBuffer[] = [];
+
+  private constructor(cfg: ResolvedConfig, k: GpuKernels, B: number, T: number, init: InitOptions | undefined) {
+    this.cfg = cfg;
+    this.k = k;
+    this.capB = B;
+    this.capT = T;
+    this.table = paramTable(cfg, init);
+    this.nParams = this.table.reduce((s, e) => s + numel(e.shape), 0);
+    const at_ = actTable(cfg, B, T, false);
+    const gt = gradScratchTable(cfg, B, T);
+    const sum = (t: Array<{ size: number }>) => t.reduce((s, e) => s + e.size, 0);
+    // every buffer is bound whole in a dispatch, so each must fit the adapter's largest storage binding
+    const maxBinding = k.device.limits.maxStorageBufferBindingSize;
+    const mk = (n: number, label: string) => {
+      if (n * 4 > maxBinding) throw new UserError(`webgpu: the ${label} need ${(n * 4 / 2 ** 20).toFixed(0)} MiB, more than this adapter's largest storage binding (${(maxBinding / 2 ** 20).toFixed(0)} MiB); use a smaller batch or sequence length`);
+      return k.createBuffer(n, label);
+    };
+    this.bufs = {
+      params: mk(this.nParams, 'params'),
+      grads: mk(this.nParams, 'grads'),
+      m: mk(this.nParams, 'adam m'),
+      v: mk(this.nParams, 'adam v'),
+      acts: mk(sum(at_), 'activations'),
+      gacts: mk(sum(gt), 'activation grads'),
+      inputs: mk(B * T, 'inputs'),
+      targets: mk(B * T, 'targets'),
+      lse: mk(B * cfg.nHeads * T, 'attention lse'),
+      step: mk(8, 'step scalars'),
+      ss: mk(4, 'grad sumsq'),
+    };
+    this.p = gpuViews((s) => paramViews(cfg, this.table, s), this.bufs.params);
+    this.g = gpuViews((s) => paramViews(cfg, this.table, s), this.bufs.grads);
+    this.a = gpuViews((s) => actViews(cfg, at_, s), this.bufs.acts);
+    const gm = gpuViews((s) => Object.fromEntries(splitBuffer(s, gt)), this.bufs.gacts) as Record<string, GpuTensor>;
+    this.d = { dres: gm.dres!, dln: gm.dln!, dqkv: gm.dqkv!, datt: gm.datt!, datty: gm.datty!, dfch: gm.dfch!, dfchAct: gm.dfchAct! };
+  }
+
+  /**
+   * Allocates the GPU buffers for batches up to (batch, seq) and uploads parameters: `params` (paramTable order,
+   * e.g. a checkpoint's) or, by default, the same initialisation as `new Model(cfg, backend, { seed, init })`.
+   */
+  static create(config: ModelConfig | ResolvedConfig, k: GpuKernels, opts: { batch: number; seq: number; seed?: number; init?: InitOptions; params?: Float32Array }): GpuModel {
+    const cfg = 'source' in config ? config : resolveConfig(config);
+    if (opts.seq > cfg.maxSeqLen) throw new UserError(`sequence length ${opts.seq} exceeds the model's maxSeqLen ${cfg.maxSeqLen}`);
+    const m = new GpuModel(cfg, k, opts.batch, opts.seq, opts.init);
+    let params = opts.params;
+    if (!params) {
+      const be = createRefBackend();
+      params = new Model(cfg, be, { seed: opts.seed ?? 1337, init: opts.init }).params;
+    }
+    if (params.length !== m.nParams) throw new UserError(`GpuModel: ${params.length} parameters given, the config has ${m.nParams}`);
+    k.write({ buf: m.bufs.params, off: 0 }, params);
+    return m;
+  }
+
+  /** Uploads one batch; returns the number of positions with a target. */
+  private upload(inputs: Int32Array, targets: Int32Array | null, B: number, T: number): number {
+    const N = B * T;
+    const V = this.cfg.vocabSize;
+    if (B > this.capB || T > this.capT) throw new UserError(`GpuModel: batch ${B}x${T} exceeds the reserved ${this.capB}x${this.capT}`);
+    if (inputs.length < N) throw new UserError(`forward: inputs has ${inputs.length} tokens, expected B*T = ${N}`);
+    for (let i = 0; i < N; i++) if (!(inputs[i]! >= 0 && inputs[i]! < V)) throw new UserError(`forward: token id ${inputs[i]} at position ${i} is outside the vocabulary [0, ${V})`);
+    this.k.write({ buf: this.bufs.inputs, off: 0 }, inputs.subarray(0, N));
+    if (!targets) return 0;
+    if (targets.length < N) throw new UserError(`forward: targets has ${targets.length} tokens, expected B*T = ${N}`);
+    const tg = new Int32Array(N);
+    let valid = 0;
+    for (let i = 0; i < N; i++) {
+      const t = targets[i]!;
+      if (t >= V) throw new UserError(`forward: target id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
+      tg[i] = t < 0 ? -1 : t;
+      if (t >= 0) valid++;
+    }
+    this.k.write({ buf: this.bufs.targets, off: 0 }, tg);
+    return valid;
+  }
+
+  private normBackward(dinp: GpuTensor, dw: GpuTensor, db: GpuTensor | null, dout: GpuTensor, inp: GpuTensor, w: GpuTensor, mean: GpuTensor | null, rstd: GpuTensor, N: number): void {
+    const cfg = this.cfg;
+    if (cfg.arch === 'gpt-neo') this.k.layernorm_backward(dinp, dw, db!, dout, inp, w, mean!, rstd, N, cfg.dim);
+    else this.k.rmsnorm_backward(dinp, dw, dout, inp, w, rstd, N, cfg.dim);
+  }
+
+  /** Records the forward pass (model.ts's forward, kernel for kernel) and, with loss, the loss sum into step[6]. */
+  private recordForward(B: number, T: number, loss: boolean): void {
+    const { cfg, k, a, p } = this;
+    const N = B * T;
+    const C = cfg.dim;
+    const NH = cfg.nHeads;
+    const NKV = cfg.nKvHeads;
+    const HS = cfg.headSize;
+    const neo = cfg.arch === 'gpt-neo';
+    const inputs = { buf: this.bufs.inputs, off: 0 };
+    const lse = { buf: this.bufs.lse, off: 0 };
+    k.encoder_forward(a.res[0]!, inputs, p.wte, p.wpe, B, T, C, 0);
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const la = a.layers[l]!;
+      const lp = p.layers[l]!;
+      gpuNormForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, a.res[l]!, lp.ln1w, lp.ln1b, N);
+      k.matmul_forward(la.qkv, la.ln1, lp.qkvw, null, N, C, qkvWidth(cfg));
+      if (!neo) k.rope_forward(la.qkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
+      k.attention_forward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale, lse);
+      gpuBlockTail(k, cfg, lp, la, a.res[l]!, a.res[l + 1]!, N);
+    }
+    gpuNormForward(k, cfg, a.lnf, a.lnfMean, a.lnfRstd, a.res[cfg.nLayers]!, p.lnfw, p.lnfb, N);
+    k.matmul_forward(a.logits, a.lnf, p.head, null, N, C, cfg.vocabSize);
+    if (!loss) return;
+    k.crossentropy_softmax_forward(a.losses, a.probs, a.logits, { buf: this.bufs.targets, off: 0 }, N, cfg.vocabSize);
+    k.sum({ buf: this.bufs.step, off: 6 }, a.losses, N, false);
+  }
+
+  /** Records model.ts's backward from the loss (dloss from step[5]), grads zeroed first. */
+  private recordBackward(B: number, T: number): void {
+    const { cfg, k, a, p, g, d } = this;
+    const N = B * T;
+    const C = cfg.dim;
+    const V = cfg.vocabSize;
+    const H = cfg.hidden;
+    const NH = cfg.nHeads;
+    const NKV = cfg.nKvHeads;
+    const HS = cfg.headSize;
+    const QKV = qkvWidth(cfg);
+    const neo = cfg.arch === 'gpt-neo';
+    const FCH = neo ? H : 2 * H;
+    const L = cfg.nLayers;
+    k.fill({ buf: this.bufs.grads, off: 0 }, this.nParams);
+    k.crossentropy_softmax_backward(a.probs, a.probs, { buf: this.bufs.targets, off: 0 }, 0, N, V, { buf: this.bufs.step, off: 5 });
+    k.fill(d.dln, N * C);
+    k.matmul_backward(d.dln, g.head, null, a.probs, a.lnf, p.head, N, C, V);
+    k.fill(d.dres, N * C);
+    this.normBackward(d.dres, g.lnfw, g.lnfb, d.dln, a.res[L]!, p.lnfw, a.lnfMean, a.lnfRstd, N);
+    for (let l = L - 1; l >= 0; l--) {
+      const la = a.layers[l]!;
+      const lp = p.layers[l]!;
+      const lg = g.layers[l]!;
+      k.fill(d.dfchAct, N * H);
+      k.matmul_backward(d.dfchAct, lg.projw, lg.projb, d.dres, la.fchAct, lp.projw, N, H, C);
+      k.fill(d.dfch, N * FCH);
+      if (neo) k.gelu_backward(d.dfch, la.fch, d.dfchAct, N * H);
+      else k.swiglu_backward(d.dfch, la.fch, d.dfchAct, N, H);
+      k.fill(d.dln, N * C);
+      k.matmul_backward(d.dln, lg.fcw, lg.fcb, d.dfch, la.ln2, lp.fcw, N, C, FCH);
+      this.normBackward(d.dres, lg.ln2w, lg.ln2b, d.dln, la.resMid, lp.ln2w, la.ln2Mean, la.ln2Rstd, N);
+      k.fill(d.datty, N * C);
+      k.matmul_backward(d.datty, lg.attw, lg.attb, d.dres, la.atty, lp.attw, N, C, C);
+      k.fill(d.dqkv, N * QKV);
+      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
+      if (!neo) k.rope_backward(d.dqkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
+      k.fill(d.dln, N * C);
+      k.matmul_backward(d.dln, lg.qkvw, null, d.dqkv, la.ln1, lp.qkvw, N, C, QKV);
+      this.normBackward(d.dres, lg.ln1w, lg.ln1b, d.dln, a.res[l]!, lp.ln1w, la.ln1Mean, la.ln1Rstd, N);
+    }
+    k.encoder_backward(g.wte, g.wpe, d.dres, { buf: this.bufs.inputs, off: 0 }, B, T, C);
+  }
+
+  /** Weight-decay runs over the flat parameter buffer (model.ts's rule: matmul weights, embeddings if asked). */
+  private decayRuns(decayEmbeddings: boolean): Runs[] {
+    const runs: Runs[] = [];
+    let off = 0;
+    for (const s of this.table) {
+      const n = numel(s.shape);
+      const decay = s.decay || (decayEmbeddings && s.role === 'embedding');
+      const last = runs[runs.length - 1];
+      if (last && last.decay === decay) last.n += n;
+      else runs.push({ offset: off, n, decay });
+      off += n;
+    }
+    return runs;
+  }
+
+  private program(key: string, fn: () => void): Dispatch[] {
+    let prog = this.programs.get(key);
+    if (!prog) {
+      prog = this.k.record(fn);
+      this.programs.set(key, prog);
+    }
+    return prog;
+  }
+
+  /** Submits a program followed by a copy of step[4..8) into a staging buffer, and maps it. */
+  private async submit(prog: Dispatch[]): Promise<Float32Array> {
+    const dev = this.k.device;
+    const staging = this.staging.pop() ?? dev.createBuffer({ size: 16, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const enc = dev.createCommandEncoder();
+    this.k.programs.encode(enc, prog);
+    enc.copyBufferToBuffer(this.bufs.step, 16, staging, 0, 16);
+    dev.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    this.staging.push(staging);
+    return out;
+  }
+
+  /**
+   * One training step: forward with loss, backward, optional global-norm clipping, AdamW. Returns when the
+   * loss and norm are read back; call step() again before awaiting to keep the GPU busy.
+   */
+  step(inputs: Int32Array, targets: Int32Array, B: number, T: number, o: GpuStepOptions): Promise<GpuStepResult> {
+    const valid = this.upload(inputs, targets, B, T);
+    if (valid === 0) throw new UserError('step: the batch has no non-ignored target');
+    const b1 = o.beta1 ?? 0.9;
+    const b2 = o.beta2 ?? 0.999;
+    const eps = o.eps ?? 1e-8;
+    const wd = o.weightDecay ?? 0;
+    const maxNorm = o.maxGradNorm ?? 0;
+    const decayEmb = o.decayEmbeddings ?? false;
+    this.k.write({ buf: this.bufs.step, off: 0 }, Float32Array.of(o.lr, 1 - Math.pow(b1, o.t), 1 - Math.pow(b2, o.t)));
+    this.k.write({ buf: this.bufs.step, off: 5 }, Float32Array.of(1 / valid));
+    const prog = this.program(`step|${B}|${T}|${b1}|${b2}|${eps}|${wd}|${maxNorm}|${decayEmb}`, () => {
+      this.recordForward(B, T, true);
+      this.recordBackward(B, T);
+      const step = { buf: this.bufs.step, off: 0 };
+      const ss = { buf: this.bufs.ss, off: 0 };
+      this.k.sum(ss, { buf: this.bufs.grads, off: 0 }, this.nParams, true);
+      this.k.clipFactor(step, ss, maxNorm);
+      for (const r of this.decayRuns(decayEmb)) {
+        const t = (buf: GPUBuffer) => ({ buf, off: r.offset });
+        this.k.adamw(t(this.bufs.params), t(this.bufs.grads), t(this.bufs.m), t(this.bufs.v), step, r.n, b1, b2, eps, r.decay ? wd : 0);
+      }
+    });
+    return this.submit(prog).then((s) => ({ gradNorm: s[0]!, loss: s[2]! / valid }));
+  }
+
+  /** The mean loss of a batch without training (evaluation). */
+  async loss(inputs: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
+    const valid = this.upload(inputs, targets, B, T);
+    if (valid === 0) return NaN;
+    const prog = this.program(`loss|${B}|${T}`, () => this.recordForward(B, T, true));
+    const s = await this.submit(prog);
+    return s[2]! / valid;
+  }
+
+  /** Runs the forward pass and reads the logits (B*T, V) back (sampling, tests). */
+  async logits(inputs: Int32Array, B: number, T: number): Promise<Float32Array> {
+    this.upload(inputs, null, B, T);
+    const prog = this.program(`logits|${B}|${T}`, () => this.recordForward(B, T, false));
+    await this.submit(prog);
+    const [out] = await this.k.read([{ t: this.a.logits, n: B * T * this.cfg.vocabSize }]);
+    return out!;
+  }
+
+  /** Parameters, gradients or AdamW moments (paramTable order) read back, for checkpoints and comparisons. */
+  async read(which: 'params' | 'grads' | 'm' | 'v' = 'params'): Promise<Float32Array> {
+    const [out] = await this.k.read([{ t: { buf: this.bufs[which], off: 0 }, n: this.nParams }]);
+    return out!;
+  }
+
+  /** Replaces the optimizer moments (a resumed run): same layout as params. */
+  loadOptimizerState(m: Float32Array, v: Float32Array): void {
+    if (m.length !== this.nParams || v.length !== this.nParams) throw new UserError(`GpuModel: optimizer state has ${m.length}/${v.length} values, expected ${this.nParams}`);
+    this.k.write({ buf: this.bufs.m, off: 0 }, m);
+    this.k.write({ buf: this.bufs.v, off: 0 }, v);
+  }
+
+  /** Frees the GPU buffers and recorded programs. */
+  dispose(): void {
+    for (const prog of this.programs.values()) this.k.programs.release(prog);
+    this.programs.clear();
+    for (const b of Object.values(this.bufs)) b.destroy();
+    for (const b of this.staging) b.destroy();
+  }
+}
+
