@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { fromHalf } from '../util/half.ts';
 
 /** One named tensor: a row-major Float32Array and its shape. */
 export interface NamedTensor {
@@ -137,16 +138,7 @@ function toF32(buf: Uint8Array, byteOffset: number, n: number, dtype: Dtype): Fl
     const u = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) u[i] = dv.getUint16(i * 2, true) << 16;
   } else {
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
+    for (let i = 0; i < n; i++) out[i] = fromHalf(dv.getUint16(i * 2, true));
   }
   return out;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

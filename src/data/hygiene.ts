@@ -1,5 +1,8 @@
 // Text hygiene for stories: whitespace normalization, UTF-8-read-as-cp1252 mojibake repair, NFC, exact-duplicate removal.
+import type { HygieneReport } from './report-types.ts';
 import { HashSet64 } from '../util/hash-set.ts';
+
+export type { HygieneReport };
 
 // The exact-duplicate set (shared with src/gsm's decontamination), public here as before.
 export { HashSet64 } from '../util/hash-set.ts';
@@ -12,28 +15,6 @@ export interface HygieneOptions {
   repairMojibake?: boolean;
   /** Drop exact duplicates (same text after normalization), keeping the first. */
   dedupe?: boolean;
-}
-
-/** What the cleaning did; pass one in `readDocuments(src, { report })` and read it after the loop. */
-export interface HygieneReport {
-  /** Documents yielded (after dropping empties and duplicates). */
-  documents: number;
-  /** Documents that NFC normalization changed. */
-  nfcChanged: number;
-  /** Mojibake sequences repaired (each restores one character). */
-  mojibakeRepairs: number;
-  /** Exact duplicates dropped. */
-  duplicatesRemoved: number;
-  /** Documents that were empty after normalization and were dropped. */
-  emptyDropped: number;
-  /** Bytes of source read (compressed bytes for .gz). */
-  bytesRead: number;
-  /** Characters of raw text seen (before cleaning). */
-  rawChars: number;
-  /** U+FFFD characters in the raw text: invalid UTF-8 sequences replaced when decoding (or U+FFFD in the source). */
-  replacedChars: number;
-  /** Control characters other than tab, newline, form feed and carriage return (NUL, ESC, ...): binary data. */
-  controlChars: number;
 }
 
 /** A report with every count at zero. */

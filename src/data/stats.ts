@@ -1,28 +1,14 @@
 // Corpus statistics for `tinystories data stats`: story/word/character counts, length percentiles, hygiene counts, tokens.
-import { newHygieneReport, type HygieneOptions, type HygieneReport } from './hygiene.ts';
+import { newHygieneReport, type HygieneOptions } from './hygiene.ts';
 import { readDocuments } from './read.ts';
 import type { DownloadOptions } from './hf.ts';
+import type { CorpusStats } from './report-types.ts';
+
+export type { CorpusStats };
 
 /** Anything with `encode(text)` returning token ids (the project's tokenizer, or any other). */
 export interface TokenEncoder {
   encode(text: string): ArrayLike<number>;
-}
-
-/** The statistics of a story source after hygiene. */
-export interface CorpusStats {
-  source: string;
-  stories: number;
-  words: number;
-  /** Unicode code points. */
-  characters: number;
-  /** UTF-8 bytes of the cleaned texts. */
-  utf8Bytes: number;
-  /** Words per story. */
-  storyWords: { mean: number; min: number; p10: number; p50: number; p90: number; p99: number; max: number };
-  hygiene: HygieneReport;
-  /** Present when a tokenizer was given. */
-  tokens?: { total: number; perStory: number; charactersPerToken: number };
-  seconds: number;
 }
 
 /** Counts whitespace-separated words and code points in one pass. */

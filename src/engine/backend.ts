@@ -11,6 +11,9 @@
 //   accelerates views it allocated with alloc()/allocI32() and must fall back to the reference for others.
 // - Kernels are synchronous; a backend may use worker threads internally (and block on Atomics.wait).
 
+/** Which compute backend to open (open-backend.ts): 'auto' = the WASM engine when it loads, else the TS reference. */
+export type BackendKind = 'auto' | 'wasm' | 'ref' | 'webgpu';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 

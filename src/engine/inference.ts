@@ -1,7 +1,8 @@
 // Single-sequence inference with a KV cache: prefill a prompt in chunks, then step one token at a time.
 import type { F32, I32 } from './backend.ts';
+import type { ResolvedConfig } from './config.ts';
 import { type ActSpec } from './layout.ts';
-import { type LayerActs, type Model, type TensorView, blockTail, normForward, qkvWidth, splitBuffer } from './model.ts';
+import { type BlockKernels, type LayerActs, type LayerParams, type Model, type TensorView, blockTail, normForward, qkvWidth, splitBuffer } from './model.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface InferenceOptions {
@@ -148,32 +149,20 @@ export class InferenceSession {
   private runChunk(n: number): void {
     const model = this.model;
     const cfg = model.cfg;
-    const k = model.backend;
-    const p = model.p;
-    const C = cfg.dim;
-    const NH = cfg.nHeads;
-    const NKV = cfg.nKvHeads;
-    const HS = cfg.headSize;
-    const QKV = qkvWidth(cfg);
+    const rowAtt = cfg.nHeads * this.ctx;
     const p0 = this.n;
-    const rowAtt = NH * this.ctx;
-    k.encoder_forward(this.res[0]!, this.tokens, p.wte, p.wpe, 1, n, C, p0);
-    for (let l = 0; l < cfg.nLayers; l++) {
-      const la = this.layers[l]!;
-      const lp = p.layers[l]!;
-      const x = this.res[l]!;
-      normForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, x, lp.ln1w, lp.ln1b, n);
-      const rows = la.qkv.subarray(p0 * QKV, (p0 + n) * QKV);
-      k.matmul_forward(rows, la.ln1, lp.qkvw, null, n, C, QKV);
-      if (cfg.arch === 'llama') k.rope_forward(rows, 1, n, NH, NKV, HS, cfg.ropeTheta, p0);
-      for (let r = 0; r < n; r++) {
-        k.attention_decode_forward(la.atty.subarray(r * C, (r + 1) * C), la.att.subarray(r * rowAtt, (r + 1) * rowAtt), la.qkv, p0 + r, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
-      }
-      blockTail(k, cfg, lp, la, x, this.res[l + 1]!, n);
-    }
-    const last = this.res[cfg.nLayers]!.subarray((n - 1) * C, n * C);
-    normForward(k, cfg, this.lnf, this.lnfMean, this.lnfRstd, last, p.lnfw, p.lnfb, 1);
-    k.matmul_forward(this.logits, this.lnf, p.head, null, 1, C, cfg.vocabSize);
+    decodeChunk(model.backend, cfg, model.p, {
+      tokens: this.tokens,
+      res: this.res,
+      layers: this.layers,
+      lnf: this.lnf,
+      lnfMean: this.lnfMean,
+      lnfRstd: this.lnfRstd,
+      logits: this.logits,
+      cache: (l) => this.layers[l]!.qkv,
+      attRow: (l, r) => this.layers[l]!.att.subarray(r * rowAtt, (r + 1) * rowAtt),
+      at: (t, off, len) => t.subarray(off, off + len),
+    }, n, p0);
     this.history.set(this.tokens.subarray(0, n), p0);
     this.n = p0 + n;
     this.lastRows = n;
@@ -205,4 +194,69 @@ export class InferenceSession {
     out.set('logits', { shape: [cfg.vocabSize], data: this.logits });
     return out;
   }
+}
+
+/** The kernels a KV-cache decode chunk uses, over any tensor type T with token ids I: the backends' or GpuKernels. */
+export interface DecodeKernels<T, I> extends BlockKernels<T> {
+  encoder_forward(out: T, inp: I, wte: T, wpe: T | null, B: number, S: number, C: number, pos0: number): void;
+  rope_forward(qkv: T, B: number, S: number, NH: number, NKV: number, HS: number, theta: number, pos0: number): void;
+  attention_decode_forward(out: T, att: T, qkv: T, t: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
+}
+
+/** The weights decodeChunk reads (a model's ParamViews, or their GPU tensors). */
+export interface DecodeWeights<T> {
+  wte: T;
+  wpe: T | null;
+  layers: Array<LayerParams<T>>;
+  lnfw: T;
+  lnfb: T | null;
+  head: T;
+}
+
+/** The chunk's buffers (chunk rows), the per-layer KV cache and how to take a sub-view of a tensor. */
+export interface DecodeBuffers<T, I> {
+  tokens: I;
+  res: T[];
+  layers: Array<LayerActs<T>>;
+  lnf: T;
+  lnfMean: T | null;
+  lnfRstd: T;
+  logits: T;
+  /** Layer l's cache: ctx rows of packed qkv. */
+  cache(l: number): T;
+  /** Where chunk row r of layer l writes its attention probabilities (NH x ctx). */
+  attRow(l: number, r: number): T;
+  /** The `len` elements of t from element `off` on. */
+  at(t: T, off: number, len: number): T;
+}
+
+/**
+ * One prefill chunk with a KV cache: n tokens at positions p0..p0+n-1 append their qkv rows to each layer's cache,
+ * attend over positions 0..p0+r, and the last row's logits land in `b.logits`. The CPU InferenceSession and the GPU
+ * decoder both run this, on their own tensors.
+ */
+export function decodeChunk<T, I>(k: DecodeKernels<T, I>, cfg: ResolvedConfig, w: DecodeWeights<T>, b: DecodeBuffers<T, I>, n: number, p0: number): void {
+  const C = cfg.dim;
+  const NH = cfg.nHeads;
+  const NKV = cfg.nKvHeads;
+  const HS = cfg.headSize;
+  const QKV = qkvWidth(cfg);
+  k.encoder_forward(b.res[0]!, b.tokens, w.wte, w.wpe, 1, n, C, p0);
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const la = b.layers[l]!;
+    const lp = w.layers[l]!;
+    const x = b.res[l]!;
+    const cache = b.cache(l);
+    normForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, x, lp.ln1w, lp.ln1b, n);
+    const rows = b.at(cache, p0 * QKV, n * QKV);
+    k.matmul_forward(rows, la.ln1, lp.qkvw, null, n, C, QKV);
+    if (cfg.arch === 'llama') k.rope_forward(rows, 1, n, NH, NKV, HS, cfg.ropeTheta, p0);
+    for (let r = 0; r < n; r++) {
+      k.attention_decode_forward(b.at(la.atty, r * C, C), b.attRow(l, r), cache, p0 + r, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
+    }
+    blockTail(k, cfg, lp, la, x, b.res[l + 1]!, n);
+  }
+  const last = b.at(b.res[cfg.nLayers]!, (n - 1) * C, C);
+  normForward(k, cfg, b.lnf, b.lnfMean, b.lnfRstd, last, w.lnfw, w.lnfb, 1);
+  k.matmul_forward(b.logits, b.lnf, w.head, null, 1, C, cfg.vocabSize);
 }

@@ -115,6 +115,31 @@ export function paramTable(config: ModelConfig | ResolvedConfig, init: InitOptio
   return out;
 }
 
+/** A stretch of the flat parameter buffer whose tensors all do, or all do not, get weight decay. */
+export interface DecayRun {
+  offset: number;
+  n: number;
+  decay: boolean;
+}
+
+/**
+ * The parameter table as maximal weight-decay runs (AdamW updates each run in one call): matmul weights decay, and
+ * embeddings too when `decayEmbeddings`.
+ */
+export function decayRuns(table: readonly ParamSpec[], decayEmbeddings: boolean): DecayRun[] {
+  const runs: DecayRun[] = [];
+  let off = 0;
+  for (const s of table) {
+    const n = numel(s.shape);
+    const decay = s.decay || (decayEmbeddings && s.role === 'embedding');
+    const last = runs[runs.length - 1];
+    if (last && last.decay === decay) last.n += n;
+    else runs.push({ offset: off, n, decay });
+    off += n;
+  }
+  return runs;
+}
+
 /** One named activation tensor; `shape` uses the capacity (maxB, maxT). */
 export interface ActSpec {
   name: string;

@@ -17,23 +17,23 @@
 // Nothing is allocated inside forward/backward/adamwStep once the buffers exist.
 import type { Backend, F32, I32, Kernels } from './backend.ts';
 import { type ModelConfig, type ResolvedConfig, resolveConfig } from './config.ts';
-import { type ActSpec, type InitOptions, type ParamSpec, actTable, numel, paramTable } from './layout.ts';
+import { type ActSpec, type DecayRun, type InitOptions, type ParamSpec, actTable, decayRuns, numel, paramTable } from './layout.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Views of one layer's parameters (or gradients); null where the architecture has no such tensor. */
-export interface LayerParams {
-  ln1w: F32;
-  ln1b: F32 | null;
-  qkvw: F32;
-  attw: F32;
-  attb: F32 | null;
-  ln2w: F32;
-  ln2b: F32 | null;
-  fcw: F32;
-  fcb: F32 | null;
-  projw: F32;
-  projb: F32 | null;
+export interface LayerParams<T = F32> {
+  ln1w: T;
+  ln1b: T | null;
+  qkvw: T;
+  attw: T;
+  attb: T | null;
+  ln2w: T;
+  ln2b: T | null;
+  fcw: T;
+  fcb: T | null;
+  projw: T;
+  projb: T | null;
 }
 
 /** Views of all parameters (or gradients). `head` is `wte` when the LM head is tied. */
@@ -47,21 +47,21 @@ export interface ParamViews {
 }
 
 /** Views of one layer's activations. */
-export interface LayerActs {
-  ln1: F32;
-  ln1Mean: F32 | null;
-  ln1Rstd: F32;
-  qkv: F32;
-  att: F32;
-  atty: F32;
-  attproj: F32;
-  resMid: F32;
-  ln2: F32;
-  ln2Mean: F32 | null;
-  ln2Rstd: F32;
-  fch: F32;
-  fchAct: F32;
-  fcproj: F32;
+export interface LayerActs<T = F32> {
+  ln1: T;
+  ln1Mean: T | null;
+  ln1Rstd: T;
+  qkv: T;
+  att: T;
+  atty: T;
+  attproj: T;
+  resMid: T;
+  ln2: T;
+  ln2Mean: T | null;
+  ln2Rstd: T;
+  fch: T;
+  fchAct: T;
+  fcproj: T;
 }
 
 export interface ActViews {
@@ -202,15 +202,46 @@ export function actViews(cfg: ResolvedConfig, table: ActSpec[], buf: F32): ActVi
   return { res, layers, lnf: get(m, 'lnf'), lnfMean: opt('lnf_mean'), lnfRstd: get(m, 'lnf_rstd'), logits: get(m, 'logits'), probs: m.get('probs') ?? get(m, 'logits'), losses: get(m, 'losses') };
 }
 
+/**
+ * The kernels a block's norms and tail need, over any tensor type: F32 views on the CPU backends, GpuTensors on
+ * WebGPU (whose GpuKernels has the same signatures), so one normForward/blockTail serves both.
+ */
+export interface BlockKernels<T> {
+  layernorm_forward(out: T, mean: T, rstd: T, inp: T, weight: T, bias: T, N: number, C: number, eps: number): void;
+  layernorm_backward(dinp: T, dweight: T, dbias: T, dout: T, inp: T, weight: T, mean: T, rstd: T, N: number, C: number): void;
+  rmsnorm_forward(out: T, rstd: T, inp: T, weight: T, N: number, C: number, eps: number): void;
+  rmsnorm_backward(dinp: T, dweight: T, dout: T, inp: T, weight: T, rstd: T, N: number, C: number): void;
+  matmul_forward(out: T, inp: T, weight: T, bias: T | null, N: number, C: number, OC: number): void;
+  gelu_forward(out: T, inp: T, N: number): void;
+  swiglu_forward(out: T, inp: T, N: number, H: number): void;
+  residual_forward(out: T, inp1: T, inp2: T, N: number): void;
+}
+
 /** LayerNorm (gpt-neo) or RMSNorm (llama) forward over N rows. */
-export function normForward(k: Kernels, cfg: ResolvedConfig, out: F32, mean: F32 | null, rstd: F32, inp: F32, w: F32, b: F32 | null, N: number): void {
+export function normForward<T>(k: BlockKernels<T>, cfg: ResolvedConfig, out: T, mean: T | null, rstd: T, inp: T, w: T, b: T | null, N: number): void {
   if (cfg.arch === 'gpt-neo') k.layernorm_forward(out, mean!, rstd, inp, w, b!, N, cfg.dim, cfg.normEps);
   else k.rmsnorm_forward(out, rstd, inp, w, N, cfg.dim, cfg.normEps);
 }
 
-function normBackward(k: Kernels, cfg: ResolvedConfig, dinp: F32, dw: F32, db: F32 | null, dout: F32, inp: F32, w: F32, mean: F32 | null, rstd: F32, N: number): void {
+/** LayerNorm or RMSNorm backward over N rows (dinp, dw, db accumulate as the kernels do). */
+function normBackward<T>(k: BlockKernels<T>, cfg: ResolvedConfig, dinp: T, dw: T, db: T | null, dout: T, inp: T, w: T, mean: T | null, rstd: T, N: number): void {
   if (cfg.arch === 'gpt-neo') k.layernorm_backward(dinp, dw, db!, dout, inp, w, mean!, rstd, N, cfg.dim);
   else k.rmsnorm_backward(dinp, dw, dout, inp, w, rstd, N, cfg.dim);
+}
+
+/**
+ * Copies N target ids into `out` as the cross-entropy kernels take them (< 0, ignored, becomes -1) and returns how
+ * many are not ignored; an id >= V is a UserError.
+ */
+export function copyTargets(targets: ArrayLike<number>, out: Int32Array, N: number, V: number): number {
+  let valid = 0;
+  for (let i = 0; i < N; i++) {
+    const t = targets[i]!;
+    if (t >= V) throw new UserError(`forward: target id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
+    out[i] = t < 0 ? -1 : t;
+    if (t >= 0) valid++;
+  }
+  return valid;
 }
 
 /** Width of the packed qkv rows. */
@@ -219,7 +250,7 @@ export function qkvWidth(cfg: ResolvedConfig): number {
 }
 
 /** The part of a block after attention: out projection, residual, norm 2, MLP, residual into y. */
-export function blockTail(k: Kernels, cfg: ResolvedConfig, p: LayerParams, a: LayerActs, x: F32, y: F32, N: number): void {
+export function blockTail<T>(k: BlockKernels<T>, cfg: ResolvedConfig, p: LayerParams<T>, a: LayerActs<T>, x: T, y: T, N: number): void {
   const C = cfg.dim;
   const H = cfg.hidden;
   const neo = cfg.arch === 'gpt-neo';
@@ -233,14 +264,77 @@ export function blockTail(k: Kernels, cfg: ResolvedConfig, p: LayerParams, a: La
   k.residual_forward(y, a.resMid, a.fcproj, N * C);
 }
 
-interface GradScratch {
-  dres: F32;
-  dln: F32;
-  dqkv: F32;
-  datt: F32;
-  datty: F32;
-  dfch: F32;
-  dfchAct: F32;
+export interface GradScratch<T = F32> {
+  dres: T;
+  dln: T;
+  dqkv: T;
+  datt: T;
+  datty: T;
+  dfch: T;
+  dfchAct: T;
+}
+
+/** The kernels blocksBackward adds to BlockKernels, over any tensor type T. */
+export interface BackwardKernels<T> extends BlockKernels<T> {
+  matmul_backward(dinp: T | null, dweight: T | null, dbias: T | null, dout: T, inp: T, weight: T, N: number, C: number, OC: number): void;
+  attention_backward(dqkv: T, datt: T, dout: T, qkv: T, att: T, B: number, S: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
+  rope_backward(dqkv: T, B: number, S: number, NH: number, NKV: number, HS: number, theta: number, pos0: number): void;
+  gelu_backward(dinp: T, inp: T, dout: T, N: number): void;
+  swiglu_backward(dinp: T, inp: T, dout: T, N: number, H: number): void;
+}
+
+/** The weights (or their gradients) blocksBackward reads (or accumulates into). */
+interface BlockWeights<T> {
+  layers: Array<LayerParams<T>>;
+  lnfw: T;
+  lnfb: T | null;
+  head: T;
+}
+
+/**
+ * The backward pass from dlogits (held in a.probs) through the LM head, the final norm and every block, leaving
+ * d res[0] in d.dres for the embedding backward; gradients accumulate into g. `zero(t, n)` clears scratch before
+ * each accumulating kernel. Shared by Model (CPU backends) and GpuModel (WebGPU), each with its own tensors.
+ */
+export function blocksBackward<T>(k: BackwardKernels<T>, cfg: ResolvedConfig, p: BlockWeights<T>, g: BlockWeights<T>, a: { res: T[]; layers: Array<LayerActs<T>>; lnf: T; lnfMean: T | null; lnfRstd: T; probs: T }, d: GradScratch<T>, B: number, T: number, zero: (t: T, n: number) => void): void {
+  const N = B * T;
+  const C = cfg.dim;
+  const V = cfg.vocabSize;
+  const H = cfg.hidden;
+  const NH = cfg.nHeads;
+  const NKV = cfg.nKvHeads;
+  const HS = cfg.headSize;
+  const QKV = qkvWidth(cfg);
+  const neo = cfg.arch === 'gpt-neo';
+  const FCH = neo ? H : 2 * H;
+  const L = cfg.nLayers;
+    zero(d.dln, N * C);
+    k.matmul_backward(d.dln, g.head, null, a.probs, a.lnf, p.head, N, C, V);
+    zero(d.dres, N * C);
+    normBackward(k, cfg, d.dres, g.lnfw, g.lnfb, d.dln, a.res[L]!, p.lnfw, a.lnfMean, a.lnfRstd, N);
+    for (let l = L - 1; l >= 0; l--) {
+      const la = a.layers[l]!;
+      const lp = p.layers[l]!;
+      const lg = g.layers[l]!;
+      // MLP branch: res[l+1] = res_mid + proj(act(fc(ln2(res_mid)))); dres holds d res[l+1]
+      zero(d.dfchAct, N * H);
+      k.matmul_backward(d.dfchAct, lg.projw, lg.projb, d.dres, la.fchAct, lp.projw, N, H, C);
+      zero(d.dfch, N * FCH);
+      if (neo) k.gelu_backward(d.dfch, la.fch, d.dfchAct, N * H);
+      else k.swiglu_backward(d.dfch, la.fch, d.dfchAct, N, H);
+      zero(d.dln, N * C);
+      k.matmul_backward(d.dln, lg.fcw, lg.fcb, d.dfch, la.ln2, lp.fcw, N, C, FCH);
+      normBackward(k, cfg, d.dres, lg.ln2w, lg.ln2b, d.dln, la.resMid, lp.ln2w, la.ln2Mean, la.ln2Rstd, N);
+      // attention branch: res_mid = res[l] + attproj(attention(qkv(ln1(res[l])))); dres now holds d res_mid
+      zero(d.datty, N * C);
+      k.matmul_backward(d.datty, lg.attw, lg.attb, d.dres, la.atty, lp.attw, N, C, C);
+      zero(d.dqkv, N * QKV);
+      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
+      if (!neo) k.rope_backward(d.dqkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
+      zero(d.dln, N * C);
+      k.matmul_backward(d.dln, lg.qkvw, null, d.dqkv, la.ln1, lp.qkvw, N, C, QKV);
+      normBackward(k, cfg, d.dres, lg.ln1w, lg.ln1b, d.dln, a.res[l]!, lp.ln1w, la.ln1Mean, la.ln1Rstd, N);
+    }
 }
 
 /** The activation-gradient scratch of one layer (reused by every layer), in order. */
@@ -256,12 +350,6 @@ export function gradScratchTable(cfg: ResolvedConfig, B: number, T: number): Act
     { name: 'dfch', size: N * (cfg.arch === 'gpt-neo' ? 1 : 2) * cfg.hidden },
     { name: 'dfchAct', size: N * cfg.hidden },
   ];
-}
-
-interface Run {
-  offset: number;
-  n: number;
-  decay: boolean;
 }
 
 interface AdamRun {
@@ -306,8 +394,8 @@ export class Model {
   private backwardReady = false;
   private readonly keepLogits: boolean;
   private adamViews: { plain?: AdamRun[]; emb?: AdamRun[] } = {};
-  private runsPlain: Run[];
-  private runsEmb: Run[];
+  private runsPlain: DecayRun[];
+  private runsEmb: DecayRun[];
 
   constructor(config: ModelConfig | ResolvedConfig, backend: Backend, opts: ModelOptions = {}) {
     this.cfg = 'source' in config ? config : resolveConfig(config);
@@ -317,8 +405,8 @@ export class Model {
     this.nParams = this.table.reduce((s, e) => s + numel(e.shape), 0);
     this.params = backend.alloc(this.nParams);
     this.p = paramViews(this.cfg, this.table, this.params);
-    this.runsPlain = this.decayRuns(false);
-    this.runsEmb = this.decayRuns(true);
+    this.runsPlain = decayRuns(this.table, false);
+    this.runsEmb = decayRuns(this.table, true);
     this.init(opts.seed ?? 1337);
     if (opts.batch !== undefined || opts.seq !== undefined) this.reserve(opts.batch ?? 1, opts.seq ?? this.cfg.maxSeqLen);
   }
@@ -434,13 +522,7 @@ export class Model {
     this.probsValid = false;
     if (!targets) return NaN;
     const tg = this.targets!;
-    let valid = 0;
-    for (let i = 0; i < N; i++) {
-      const t = targets[i]!;
-      if (t >= V) throw new UserError(`forward: target id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
-      tg[i] = t < 0 ? -1 : t;
-      if (t >= 0) valid++;
-    }
+    const valid = copyTargets(targets, tg, N, V);
     k.crossentropy_softmax_forward(a.losses, a.probs, a.logits, tg, N, V);
     this.logitsValid = this.keepLogits;
     this.probsValid = true;
@@ -495,45 +577,8 @@ export class Model {
     const d = this.gradActs!;
     const B = this.lastB;
     const T = this.lastT;
-    const N = B * T;
-    const C = cfg.dim;
-    const V = cfg.vocabSize;
-    const H = cfg.hidden;
-    const NH = cfg.nHeads;
-    const NKV = cfg.nKvHeads;
-    const HS = cfg.headSize;
-    const QKV = qkvWidth(cfg);
-    const neo = cfg.arch === 'gpt-neo';
-    const FCH = neo ? H : 2 * H;
-    const L = cfg.nLayers;
-    d.dln.fill(0, 0, N * C);
-    k.matmul_backward(d.dln, g.head, null, a.probs, a.lnf, p.head, N, C, V);
-    d.dres.fill(0, 0, N * C);
-    normBackward(k, cfg, d.dres, g.lnfw, g.lnfb, d.dln, a.res[L]!, p.lnfw, a.lnfMean, a.lnfRstd, N);
-    for (let l = L - 1; l >= 0; l--) {
-      const la = a.layers[l]!;
-      const lp = p.layers[l]!;
-      const lg = g.layers[l]!;
-      // MLP branch: res[l+1] = res_mid + proj(act(fc(ln2(res_mid)))); dres holds d res[l+1]
-      d.dfchAct.fill(0, 0, N * H);
-      k.matmul_backward(d.dfchAct, lg.projw, lg.projb, d.dres, la.fchAct, lp.projw, N, H, C);
-      d.dfch.fill(0, 0, N * FCH);
-      if (neo) k.gelu_backward(d.dfch, la.fch, d.dfchAct, N * H);
-      else k.swiglu_backward(d.dfch, la.fch, d.dfchAct, N, H);
-      d.dln.fill(0, 0, N * C);
-      k.matmul_backward(d.dln, lg.fcw, lg.fcb, d.dfch, la.ln2, lp.fcw, N, C, FCH);
-      normBackward(k, cfg, d.dres, lg.ln2w, lg.ln2b, d.dln, la.resMid, lp.ln2w, la.ln2Mean, la.ln2Rstd, N);
-      // attention branch: res_mid = res[l] + attproj(attention(qkv(ln1(res[l])))); dres now holds d res_mid
-      d.datty.fill(0, 0, N * C);
-      k.matmul_backward(d.datty, lg.attw, lg.attb, d.dres, la.atty, lp.attw, N, C, C);
-      d.dqkv.fill(0, 0, N * QKV);
-      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
-      if (!neo) k.rope_backward(d.dqkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
-      d.dln.fill(0, 0, N * C);
-      k.matmul_backward(d.dln, lg.qkvw, null, d.dqkv, la.ln1, lp.qkvw, N, C, QKV);
-      normBackward(k, cfg, d.dres, lg.ln1w, lg.ln1b, d.dln, a.res[l]!, lp.ln1w, la.ln1Mean, la.ln1Rstd, N);
-    }
-    k.encoder_backward(g.wte, g.wpe, d.dres, this.inputs!, B, T, C);
+    blocksBackward(k, cfg, p, g, a, d, B, T, (t, n) => t.fill(0, 0, n));
+    k.encoder_backward(g.wte, g.wpe, d.dres, this.inputs!, B, T, cfg.dim);
     // probs now hold dlogits (and so do the logits, unless kept apart): a second backward needs a new forward
     this.lastValid = 0;
     this.backwardReady = false;
@@ -575,20 +620,6 @@ export class Model {
     });
     this.adamViews[key] = made;
     return made;
-  }
-
-  private decayRuns(decayEmbeddings: boolean): Run[] {
-    const runs: Run[] = [];
-    let off = 0;
-    for (const s of this.table) {
-      const n = numel(s.shape);
-      const decay = s.decay || (decayEmbeddings && s.role === 'embedding');
-      const last = runs[runs.length - 1];
-      if (last && last.decay === decay) last.n += n;
-      else runs.push({ offset: off, n, decay });
-      off += n;
-    }
-    return runs;
   }
 
   /** Structured activation views (capacity-sized; see activations() for shaped views of the last forward). */

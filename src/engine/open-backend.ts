@@ -1,10 +1,10 @@
 // Opens a compute backend in Node (training, sampling, eval): the WASM SIMD engine when it loads, else the TS reference.
-import type { Backend } from './backend.ts';
+import type { Backend, BackendKind } from './backend.ts';
 import { createRefBackend } from './ref/index.ts';
 import { UserError } from '../util/errors.ts';
 import { resolveThreads } from '../util/threads.ts';
 
-export type BackendKind = 'auto' | 'wasm' | 'ref' | 'webgpu';
+export type { BackendKind };
 
 // Variable specifiers: the WASM backend (and its build/*.wasm) may be absent in a checkout.
 const WASM_MODULES = ['./wasm/node.ts', './wasm/index.ts'];

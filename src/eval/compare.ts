@@ -31,16 +31,10 @@ export function readMetricsReport(path: string): MetricsReport {
   return r as MetricsReport;
 }
 
-/** Settings that must agree for held-out losses to be comparable; one line per difference. */
-export function metricsComparabilityIssues(reports: Array<{ name: string; report: MetricsReport }>): string[] {
+/** One line per setting (label, getter) on which a report differs from the first. */
+function settingIssues<R>(reports: Array<{ name: string; report: R }>, fields: Array<[string, (r: R) => unknown]>): string[] {
   const issues: string[] = [];
   const base = reports[0]!;
-  const fields: Array<[string, (r: MetricsReport) => unknown]> = [
-    ['held-out data', (r) => r.data.source],
-    ['held-out stories', (r) => r.data.documents],
-    ['--score-tokens', (r) => r.config.maxTokens],
-    ['--window', (r) => r.config.window],
-  ];
   for (const other of reports.slice(1)) {
     for (const [label, get] of fields) {
       const a = get(base.report);
@@ -52,16 +46,16 @@ export function metricsComparabilityIssues(reports: Array<{ name: string; report
 }
 
 /**
- * Merges `eval metrics` reports (models in the given order; ids made unique) and writes report.json + report.html
- * into `out`: loss in nats/token and bits per byte side by side (only bits per byte compares across tokenizers).
+ * Reads two or more reports, lists how they were measured differently (an error with `strict`) and concatenates
+ * their models in the given order, ids made unique (`id#2`, ...).
  */
-export function compareMetricsReports(paths: string[], out: string, strict = false): { report: MetricsReport & { comparedFrom: string[]; comparability: string[] }; issues: string[] } {
+function mergeReports<R extends { models: M[] }, M extends { id: string }>(paths: string[], read: (path: string) => R, issuesOf: (reports: Array<{ name: string; report: R }>) => string[], strict: boolean): { first: R; models: M[]; issues: string[] } {
   if (paths.length < 2) throw new UserError('eval compare: give at least two report.json files (or eval output directories)');
-  const reports = paths.map((p) => ({ name: p, report: readMetricsReport(p) }));
-  const issues = metricsComparabilityIssues(reports);
+  const reports = paths.map((p) => ({ name: p, report: read(p) }));
+  const issues = issuesOf(reports);
   if (strict && issues.length) throw new UserError(`eval compare: the reports were not measured the same way: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
   const seen = new Set<string>();
-  const models: MetricsModelReport[] = [];
+  const models: M[] = [];
   for (const { report } of reports) {
     for (const m of report.models) {
       let id = m.id;
@@ -70,7 +64,27 @@ export function compareMetricsReports(paths: string[], out: string, strict = fal
       models.push({ ...m, id });
     }
   }
-  const report = { ...reports[0]!.report, created: new Date().toISOString(), models, comparedFrom: paths.map((p) => resolve(p)), comparability: issues };
+  return { first: reports[0]!.report, models, issues };
+}
+
+/** Settings that must agree for held-out losses to be comparable; one line per difference. */
+export function metricsComparabilityIssues(reports: Array<{ name: string; report: MetricsReport }>): string[] {
+  const fields: Array<[string, (r: MetricsReport) => unknown]> = [
+    ['held-out data', (r) => r.data.source],
+    ['held-out stories', (r) => r.data.documents],
+    ['--score-tokens', (r) => r.config.maxTokens],
+    ['--window', (r) => r.config.window],
+  ];
+  return settingIssues(reports, fields);
+}
+
+/**
+ * Merges `eval metrics` reports (models in the given order; ids made unique) and writes report.json + report.html
+ * into `out`: loss in nats/token and bits per byte side by side (only bits per byte compares across tokenizers).
+ */
+export function compareMetricsReports(paths: string[], out: string, strict = false): { report: MetricsReport & { comparedFrom: string[]; comparability: string[] }; issues: string[] } {
+  const { first, models, issues } = mergeReports<MetricsReport, MetricsModelReport>(paths, readMetricsReport, metricsComparabilityIssues, strict);
+  const report = { ...first, created: new Date().toISOString(), models, comparedFrom: paths.map((p) => resolve(p)), comparability: issues };
   writeFileAtomicSync(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileAtomicSync(join(out, 'report.html'), metricsReportHtml(report));
   return { report, issues };
@@ -78,21 +92,13 @@ export function compareMetricsReports(paths: string[], out: string, strict = fal
 
 /** Reads a GPT-Eval report.json (or the directory holding one). */
 export function readGptReport(path: string): GptEvalReport {
-  const file = path.endsWith('.json') ? path : join(path, 'report.json');
-  let r: GptEvalReport;
-  try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as GptEvalReport;
-  } catch (e) {
-    throw new UserError(`${file}: cannot read a report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const { file, r } = readJsonReport(path);
   if (r.kind !== 'tinystories-gpt-eval' || r.version !== 1) throw new UserError(`${file}: not a GPT-Eval report.json (kind ${JSON.stringify(r.kind)}, version ${r.version})`);
-  return r;
+  return r as GptEvalReport;
 }
 
 /** Settings that must agree for scores to be comparable; returns one line per difference. */
 export function comparabilityIssues(reports: Array<{ name: string; report: GptEvalReport }>): string[] {
-  const issues: string[] = [];
-  const base = reports[0]!;
   const fields: Array<[string, (r: GptEvalReport) => unknown]> = [
     ['judge model', (r) => r.judge.model],
     ['judge provider', (r) => r.judge.provider],
@@ -104,14 +110,7 @@ export function comparabilityIssues(reports: Array<{ name: string; report: GptEv
     ['top-k/top-p', (r) => `${r.config.sampling.topK}/${r.config.sampling.topP}`],
     ['max tokens', (r) => r.config.sampling.maxTokens],
   ];
-  for (const other of reports.slice(1)) {
-    for (const [label, get] of fields) {
-      const a = get(base.report);
-      const b = get(other.report);
-      if (JSON.stringify(a) !== JSON.stringify(b)) issues.push(`${label}: ${JSON.stringify(a)} in ${base.name}, ${JSON.stringify(b)} in ${other.name}`);
-    }
-  }
-  return issues;
+  return settingIssues(reports, fields);
 }
 
 /**
@@ -119,24 +118,10 @@ export function comparabilityIssues(reports: Array<{ name: string; report: GptEv
  * writes report.json + report.html into `out`. With `strict`, any comparability issue is an error.
  */
 export function compareReports(paths: string[], out: string, strict = false): { report: GptEvalReport & { comparedFrom: string[]; comparability: string[] }; issues: string[] } {
-  if (paths.length < 2) throw new UserError('eval compare: give at least two report.json files (or eval output directories)');
-  const reports = paths.map((p) => ({ name: p, report: readGptReport(p) }));
-  const issues = comparabilityIssues(reports);
-  if (strict && issues.length) throw new UserError(`eval compare: the reports were not measured the same way: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
-  const seen = new Set<string>();
-  const models: GptModelReport[] = [];
-  for (const { report } of reports) {
-    for (const m of report.models) {
-      let id = m.id;
-      for (let k = 2; seen.has(id); k++) id = `${m.id}#${k}`;
-      seen.add(id);
-      models.push({ ...m, id });
-    }
-  }
+  const { first, models, issues } = mergeReports<GptEvalReport, GptModelReport>(paths, readGptReport, comparabilityIssues, strict);
   const latest = new Map<string, GptModelReport>();
   for (const m of models) latest.set(m.run, m);
   const runs = [...new Set(models.map((m) => m.run))];
-  const first = reports[0]!.report;
   const report = {
     ...first,
     created: new Date().toISOString(),

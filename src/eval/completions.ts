@@ -10,16 +10,9 @@ import { rngFor } from '../synth/prompts.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import type { ModelEntry } from './models.ts';
 import { safeName } from './models.ts';
+import type { SamplingConfig } from './report-types.ts';
 
-/** How completions are sampled. The paper: 10 per beginning at temperature 1. */
-export interface SamplingConfig {
-  completions: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  maxTokens: number;
-  seed: number;
-}
+export type { SamplingConfig };
 
 export interface Completion {
   beginning: number;

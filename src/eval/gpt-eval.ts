@@ -20,43 +20,9 @@ import { judgeCompletion, type JudgeOutcome, type JudgeSettings } from './judge.
 import { expandRuns, type ModelEntry } from './models.ts';
 import { BUILTIN_BEGINNINGS, DEFAULT_BEGINNINGS, JUDGE_TURN1, JUDGE_TURN2, loadBeginnings } from './prompts.ts';
 import { gptReportHtml } from './report-html.ts';
+import type { GptEvalConfig, GptEvalReport, GptModelReport, JudgeConfig } from './report-types.ts';
 
-/** The judge: which API, which model, how to call it. */
-export interface JudgeConfig {
-  provider: ProviderName;
-  baseURL?: string;
-  model: string;
-  temperature: number;
-  /** Structured-output mode: ask turn 2 for JSON. */
-  json: boolean;
-  concurrency: number;
-  rpm?: number;
-  tpm?: number;
-  /** Transport retries per call (scheduler). */
-  maxRetries: number;
-  /** Extra turn-2 tries after unreadable grades. */
-  parseRetries: number;
-  timeoutMs: number;
-  /** Judge-call cache file; default defaultJudgeCachePath(out). */
-  cache?: string;
-  /** Price table overrides file (USD per 1M tokens). */
-  pricesFile?: string;
-}
-
-export interface GptEvalConfig {
-  runs: string[];
-  /** Also evaluate every checkpoint of each run (score vs training step). */
-  checkpoints: boolean;
-  /** A beginnings file (YAML/JSON), an hf: spec, or builtin:paper-beginnings (the default: the paper's 44, shipped). */
-  beginnings: string;
-  /** Use only the first n beginnings (quick runs); null = all. */
-  limit: number | null;
-  sampling: SamplingConfig;
-  judge: JudgeConfig;
-  backend: BackendKind;
-  threads: number;
-  out: string;
-}
+export type { GptEvalConfig, GptEvalReport, GptModelReport, JudgeConfig };
 
 export const GPT_EVAL_DEFAULTS = {
   checkpoints: false,
@@ -68,50 +34,6 @@ export const GPT_EVAL_DEFAULTS = {
   backend: 'auto' as BackendKind,
   threads: 0,
 };
-
-/** Per-model section of report.json. */
-export interface GptModelReport {
-  id: string;
-  path: string;
-  run: string;
-  step: number | null;
-  params: number;
-  arch: string;
-  weightsSha256: string;
-  completions: number;
-  completionsReused: boolean;
-  generationTokensPerSecond: number;
-  meanCompletionTokens: number;
-  cutAtMaxTokens: number;
-  results: ModelScores;
-  judgeUsage: Usage;
-  judgeCalls: number;
-  judgeCachedCalls: number;
-  judgeCostUsd: number | null;
-  /** A few graded completions (the first of the first beginnings) to read beside the numbers. */
-  examples: Array<{ beginning: number; completion: string; grades: Grades; answer: string }>;
-}
-
-export interface GptEvalReport {
-  kind: 'tinystories-gpt-eval';
-  version: 1;
-  created: string;
-  config: Omit<GptEvalConfig, 'out'> & { out: string };
-  beginnings: { source: string; count: number; sha256: string; texts: string[] };
-  judge: { provider: string; baseURL: string | null; model: string; reportedModels: string[]; temperature: number; json: boolean; turn1: string; turn2: string };
-  seeds: { sampling: number; bootstrap: number; note: string };
-  ci: string;
-  cache: { path: string; hits: number; misses: number };
-  /** The compute backend that generated the completions. */
-  backend: string;
-  models: GptModelReport[];
-  emergence: {
-    byParams: Record<Dimension | 'overall', EmergencePoint[]>;
-    bySteps: Array<{ run: string; series: Record<Dimension | 'overall', EmergencePoint[]> }>;
-  };
-  /** Where each completion's judgment is listed. */
-  files: { judgments: string; completions: string };
-}
 
 /** Hooks for tests and the CLI. */
 export interface GptEvalIO {

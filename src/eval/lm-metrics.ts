@@ -2,7 +2,10 @@
 // held-out token stream, in one forward pass per window.
 import type { Model } from '../engine/model.ts';
 import { bitsPerByte } from '../train/bpb.ts';
+import type { LmMetrics } from './report-types.ts';
 import { summarize } from './stats.ts';
+
+export type { LmMetrics };
 
 /** Anything that gives next-token logits for a batch of windows: a Model, or a constructed scorer in tests. */
 export interface NextTokenScorer {
@@ -43,37 +46,6 @@ export function rankBucketLabels(vocabSize: number): string[] {
 
 function rankBucket(rank: number): number {
   return rank <= 2 ? rank - 1 : 1 + Math.ceil(Math.log2(rank - 1));
-}
-
-/** Loss and guess-rank figures over a token stream. */
-export interface LmMetrics {
-  /** Predicted positions. */
-  tokens: number;
-  /** Mean cross-entropy in nats per token. */
-  loss: number;
-  perplexity: number;
-  bitsPerToken: number;
-  /** UTF-8 bytes of the predicted tokens' text (null when no byte table was given). */
-  bytes: number | null;
-  /** Bits per byte of that text (see src/train/bpb.ts): the loss that compares across tokenizers. */
-  bitsPerByte: number | null;
-  rank: {
-    /** Mean number of guesses (rank 1 = the model's top choice was right). */
-    mean: number;
-    median: number;
-    p90: number;
-    /** Share of positions with rank 1, ≤ 5, ≤ 10. */
-    top1: number;
-    top5: number;
-    top10: number;
-    /** Mean of log2(rank): less dominated by the long tail than the mean. */
-    meanLog2: number;
-    /** Counts per bucket of rankBucketLabels(V). */
-    histogram: { labels: string[]; counts: number[] };
-  };
-  /** Positions scored per second (forward pass included). */
-  tokensPerSecond: number;
-  window: number;
 }
 
 /**

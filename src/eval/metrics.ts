@@ -21,37 +21,10 @@ import { closestStory, fetchStories, NgramIndex, type NgramIndexOptions } from '
 import { loadBeginnings } from './prompts.ts';
 import { metricsReportHtml } from './report-html.ts';
 import { quantile, summarize } from './stats.ts';
-import { childVocabulary, distinctN, vocabAdherence, type VocabAdherence } from './text-metrics.ts';
+import { childVocabulary, distinctN, vocabAdherence } from './text-metrics.ts';
+import type { GenerationMetrics, MemorizationSummary, MetricsConfig, MetricsModelReport, MetricsReport, ScoringWindow } from './report-types.ts';
 
-export interface MetricsConfig {
-  runs: string[];
-  checkpoints: boolean;
-  /** Held-out stories (any readDocuments source). */
-  data: string;
-  /** Training stories for the memorization check; null = skip it. */
-  train: string | null;
-  /** Use at most this many held-out stories (null = all). */
-  maxDocs: number | null;
-  /** Score at most this many tokens per model (null = all). */
-  maxTokens: number | null;
-  /** Context window for loss/rank (null = the context each model was trained at, else its maximum positions). */
-  window: number | null;
-  batch: number;
-  /** Generate completions for distinct-n, vocabulary and memorization. */
-  generate: boolean;
-  /** Prompts: a beginnings file, or null = the first sentence of each of the first `samples` held-out stories. */
-  beginnings: string | null;
-  samples: number;
-  sampling: { temperature: number; topK: number; topP: number; maxTokens: number; seed: number };
-  /** Extra child-vocabulary words, one per line (added to the built-in lists). */
-  vocabFile: string | null;
-  index: Required<NgramIndexOptions>;
-  /** Candidate stories per completion for exact Rouge. */
-  candidates: number;
-  backend: BackendKind;
-  threads: number;
-  out: string;
-}
+export type { GenerationMetrics, MemorizationSummary, MetricsConfig, MetricsModelReport, MetricsReport, ScoringWindow };
 
 export const METRICS_DEFAULTS = {
   checkpoints: false,
@@ -71,35 +44,6 @@ export const METRICS_DEFAULTS = {
   backend: 'auto' as BackendKind,
   threads: 0,
 };
-
-/** Memorization figures of a set of texts. */
-export interface MemorizationSummary {
-  completions: number;
-  rouge: Record<2 | 3 | 4, { mean: number; median: number; p95: number; max: number }>;
-  /** Share of completions with Rouge-4 precision above 0.5. */
-  over05: number;
-  histogram: { labels: string[]; counts: Record<2 | 3 | 4, number[]> };
-  /** The completions closest to a training story (highest Rouge-4). */
-  worst: Array<{ index: number; completion: string; story: string; storyId: number; rouge2: number; rouge3: number; rouge4: number }>;
-}
-
-export interface GenerationMetrics {
-  completions: number;
-  distinct: Record<1 | 2 | 3, number>;
-  vocab: VocabAdherence;
-}
-
-/** Which window a model was scored with, and why. */
-export interface ScoringWindow {
-  /** Tokens of context per scored window. */
-  used: number;
-  /** 'flag' = --window; 'trained' = the run's training context; 'max-positions' = the model maximum (no train config). */
-  source: 'flag' | 'trained' | 'max-positions';
-  /** The context it was trained at, when known. */
-  trainedContext: number | null;
-  /** Set when the window is longer than the trained context (positions past it were never trained). */
-  warning: string | null;
-}
 
 /**
  * The window to score a model with: --window when given (capped at the model's positions), else the context it was
@@ -121,33 +65,6 @@ export function chooseWindow(requested: number | null, trained: number | null, m
 /** How a ScoringWindow reads in a log line: "256 (trained context)". */
 export function describeWindow(w: ScoringWindow): string {
   return `${w.used} (${w.source === 'flag' ? '--window' : w.source === 'trained' ? 'trained context' : 'model maximum; no train_config.json'})`;
-}
-
-export interface MetricsModelReport {
-  id: string;
-  path: string;
-  weightsSha256: string;
-  step: number | null;
-  params: number;
-  /** The scoring window and why it was chosen. */
-  window: ScoringWindow;
-  lm: LmMetrics;
-  generation: GenerationMetrics | null;
-  memorization: MemorizationSummary | null;
-}
-
-export interface MetricsReport {
-  kind: 'tinystories-metrics';
-  version: 1;
-  created: string;
-  config: MetricsConfig;
-  data: { source: string; documents: number };
-  models: MetricsModelReport[];
-  /** The same text metrics on held-out stories (what real stories score). */
-  reference: { texts: number; distinct: Record<1 | 2 | 3, number>; vocab: VocabAdherence; memorization: MemorizationSummary | null } | null;
-  memorizationIndex: { docs: number; n: number; sample: number; maxPostings: number; bytes: number; buildSeconds: number; cached: boolean; path: string } | null;
-  /** The compute backend that ran the models. */
-  backend: string;
 }
 
 /** The first sentence of a story (at most 40 words), used as a generation prompt. */

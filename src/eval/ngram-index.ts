@@ -14,15 +14,9 @@ import { readFileSync } from 'node:fs';
 import { words } from '../synth/vocab.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import type { NgramIndexOptions } from './report-types.ts';
 
-export interface NgramIndexOptions {
-  /** n-gram length used for retrieval (default 4). */
-  n?: number;
-  /** Keep n-grams whose hash ≡ 0 mod sample (default 4; 1 = all). */
-  sample?: number;
-  /** Drop the posting list of n-grams found in more stories than this (default 20000). */
-  maxPostings?: number;
-}
+export type { NgramIndexOptions };
 
 /** 32-bit FNV-1a of a string's UTF-16 code units. */
 function hashWord(w: string): number {

@@ -5,7 +5,10 @@ import { buildVocabulary } from '../synth/filters.ts';
 import { inflections, words } from '../synth/vocab.ts';
 import { builtinWordLists, type WordLists as BuiltinLists } from '../synth/words/index.ts';
 import { UserError } from '../util/errors.ts';
-import { summarize, type Summary } from './stats.ts';
+import type { VocabAdherence } from './report-types.ts';
+import { summarize } from './stats.ts';
+
+export type { VocabAdherence };
 
 /** distinct-n: unique word n-grams / all word n-grams, pooled over the texts (Li et al. 2016). */
 export function distinctN(texts: string[], n: number): { distinct: number; unique: number; total: number } {
@@ -40,18 +43,6 @@ export function childVocabulary(extraWordsFile?: string): Set<string> {
     }
   }
   return vocab;
-}
-
-/** Vocabulary adherence of a set of texts. */
-export interface VocabAdherence {
-  /** Words counted (names — words only ever written capitalised in a text — are left out). */
-  words: number;
-  /** Out-of-vocabulary words / counted words, pooled. */
-  oovShare: number;
-  /** Per-text OOV share. */
-  perText: Summary;
-  /** Most frequent OOV words. */
-  topOov: Array<{ word: string; count: number }>;
 }
 
 /** Counts words outside `vocab` in each text (possessives and contractions reduced to their base). */

@@ -17,6 +17,7 @@ import { byteLevelToRaw, bytePieceValue, bytesToByteLevel } from '../tokenizer/s
 import type { SpecialToken, TokenizerData } from '../tokenizer/tokenizer.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { UserError } from '../util/errors.ts';
+import { fromHalf, toHalf } from '../util/half.ts';
 import { llama2cCompatible, permuteRope } from './llama2c.ts';
 import { type ExportInput, type ImportedModel, tensorMap } from './types.ts';
 
@@ -34,44 +35,7 @@ export type GgufType = 'F32' | 'F16' | 'Q8_0';
 
 // ---- fp16 ----
 
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-/** float32 → IEEE half bits, round to nearest even (as ggml's FP32_TO_FP16). */
-export function toHalf(x: number): number {
-  f32buf[0] = x;
-  const b = u32buf[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-/** IEEE half bits → number. */
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+export { fromHalf, toHalf }; // util/half.ts, re-exported for interop's index
 
 let HALF_TABLE: Float32Array | null = null;
 /** Every half's value, indexed by its bits (decoding F16 tensors by lookup). */

@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fromHfConfig } from '../checkpoint/hf-config.ts';
+import { findUp } from '../checkpoint/run-dir.ts';
 import { decodeSafetensors, type NamedTensor } from '../checkpoint/safetensors.ts';
 import type { ModelConfig } from '../engine/config.ts';
 import { isIgnoredBuffer } from '../engine/hf.ts';
@@ -63,17 +64,6 @@ function readJson(path: string): Record<string, unknown> {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new UserError(`${path}: expected a JSON object`);
   return obj as Record<string, unknown>;
-}
-
-function findUp(start: string, file: string, levels = 3): string | null {
-  let d = resolve(start);
-  for (let i = 0; i <= levels; i++) {
-    if (existsSync(join(d, file))) return join(d, file);
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  return null;
 }
 
 function isSafetensors(bytes: Uint8Array): boolean {

@@ -11,13 +11,14 @@
 // NEWOBJ, EXT), with an error naming what the file asked for. Nothing in the file can run code.
 import type { NamedTensor } from '../checkpoint/safetensors.ts';
 import { UserError } from '../util/errors.ts';
+import { fromBf16, fromHalf } from '../util/half.ts';
 import { isZip, readZip } from '../util/zip.ts';
 
 /** Element types of torch storages, by the storage class name pickled in the persistent id. */
 const STORAGES: Record<string, { bytes: number; read: (dv: DataView, i: number) => number }> = {
   FloatStorage: { bytes: 4, read: (dv, i) => dv.getFloat32(i * 4, true) },
-  HalfStorage: { bytes: 2, read: (dv, i) => halfToFloat(dv.getUint16(i * 2, true)) },
-  BFloat16Storage: { bytes: 2, read: (dv, i) => bf16ToFloat(dv.getUint16(i * 2, true)) },
+  HalfStorage: { bytes: 2, read: (dv, i) => fromHalf(dv.getUint16(i * 2, true)) },
+  BFloat16Storage: { bytes: 2, read: (dv, i) => fromBf16(dv.getUint16(i * 2, true)) },
   DoubleStorage: { bytes: 8, read: (dv, i) => dv.getFloat64(i * 8, true) },
   LongStorage: { bytes: 8, read: (dv, i) => Number(dv.getBigInt64(i * 8, true)) },
   IntStorage: { bytes: 4, read: (dv, i) => dv.getInt32(i * 4, true) },
@@ -439,19 +440,4 @@ function gather(t: TensorRef, bytes: Uint8Array, where: string): Float32Array {
     }
   }
   return out;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-const bf16Scratch = new DataView(new ArrayBuffer(4));
-function bf16ToFloat(h: number): number {
-  bf16Scratch.setUint32(0, h << 16);
-  return bf16Scratch.getFloat32(0);
 }

@@ -2,10 +2,10 @@
 import { AnthropicProvider } from './anthropic.ts';
 import { AnthropicBatchClient, OpenAIBatchClient, type BatchClient } from './batch.ts';
 import { OpenAIProvider } from './openai.ts';
-import type { ChatProvider } from './types.ts';
+import type { ChatProvider, ProviderName } from './types.ts';
 import { UserError } from '../util/errors.ts';
 
-export type ProviderName = 'openai' | 'anthropic';
+export type { ProviderName };
 
 export interface ProviderConfig {
   provider: ProviderName;

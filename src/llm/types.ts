@@ -1,5 +1,8 @@
 // The provider-neutral chat interface: one request/response shape for OpenAI-compatible servers and Anthropic.
 
+/** The chat APIs createProvider (llm/index.ts) speaks. */
+export type ProviderName = 'openai' | 'anthropic';
+
 /** One chat message; `system` messages are moved to Anthropic's `system` field by its provider. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -1,6 +1,10 @@
 // The dashboard API's response shapes, shared by the server (src/server/http.ts and the stores) and the pages
-// (web/pages): plain types with no imports, so the browser bundle's typecheck (`tsc -p web`) uses the server's own
-// definitions instead of redeclaring them.
+// (web/pages): plain types that import only other Node-free type modules (the eval, corpus-statistics and generation
+// report shapes), so the browser bundle's typecheck (`tsc -p web`) uses the server's own definitions instead of
+// redeclaring them.
+import type { CorpusStats } from '../data/report-types.ts';
+import type { GptEvalReport, MetricsReport } from '../eval/report-types.ts';
+import type { RunReport } from '../synth/report-types.ts';
 
 /** metrics.jsonl held as columns. `val*` columns hold the validation records only. */
 export interface MetricColumns {
@@ -88,8 +92,37 @@ export interface DatasetSummary {
   splits: Record<string, { shards: number; docs: number; tokens: number; bytes: number }>;
 }
 
+/** What a report.json under the runs directory is (server/reports.ts tells them apart). */
+export type ReportKind = 'gpt-eval' | 'metrics' | 'generation';
+
+/** One entry of \`/api/evals\`: an eval report.json as written, or why it could not be read. */
+export type EvalEntry =
+  | { id: string; kind: 'gpt-eval'; report: GptEvalReport; error?: undefined }
+  | { id: string; kind: 'metrics'; report: MetricsReport; error?: undefined }
+  | { id: string; kind: ReportKind; error: string; report?: undefined };
+
+/** \`/api/evals\`: every eval report under the runs directory. */
+export interface EvalsResponse {
+  reports: EvalEntry[];
+}
+
+/**
+ * A generation run's report.json as served: `tinystories generate`'s RunReport, read as possibly partial because
+ * report.json files written by older versions lack some fields.
+ */
+export type GenerationReport = Partial<RunReport>;
+
+/** One generation run of \`/api/data\`: its report, or why it could not be read. */
+export type GenerationEntry = { id: string; report: GenerationReport; error?: undefined } | { id: string; error: string; report?: undefined };
+
 /** `/api/data`: generation reports (their report.json as written by `tinystories generate`) and the runs' datasets. */
 export interface DataResponse {
-  generations: Array<{ id: string; report?: Record<string, unknown>; error?: string }>;
+  generations: GenerationEntry[];
   datasets: DatasetSummary[];
+}
+
+/** \`/api/data/stats\`: corpus statistics of a generation run's stories file. */
+export interface DataStatsResponse {
+  id: string;
+  stats: CorpusStats;
 }

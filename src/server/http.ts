@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.ts';
 import { searchNeurons } from './interactive.ts';
 import { ModelCache, attentionOf, gameStory, heldOutStories, playground } from './models.ts';
 import { HttpError, fileInside } from './paths.ts';
+import type { DataResponse, DataStatsResponse, EvalEntry, EvalsResponse, GenerationEntry, GenerationReport } from './api-types.ts';
 import { discoverReports, generationStats, readReport, runDataset } from './reports.ts';
 import { RunStore, isRunDir, sliceColumns } from './runs.ts';
 
@@ -244,23 +245,24 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const index = p.num('index', 0, 0, 1e9, true) % list.length;
       return gameStory(m, list[index]!, { source, index, count: list.length });
     },
-    '/api/evals': () => ({
+    '/api/evals': (): EvalsResponse => ({
       reports: discoverReports(root)
         .filter((r) => r.kind !== 'generation')
-        .map((r) => {
+        .map((r): EvalEntry => {
           try {
-            return { id: r.id, ...readReport(root, r.id) };
+            // parsed JSON: its kind was read from the report itself (reportKind), so it has that kind's report shape
+            return { id: r.id, ...readReport(root, r.id) } as unknown as EvalEntry;
           } catch (e) {
             return { id: r.id, kind: r.kind, error: (e as Error).message };
           }
         }),
     }),
-    '/api/data': () => ({
+    '/api/data': (): DataResponse => ({
       generations: discoverReports(root)
         .filter((r) => r.kind === 'generation')
-        .map((r) => {
+        .map((r): GenerationEntry => {
           try {
-            return { id: r.id, report: readReport(root, r.id).report };
+            return { id: r.id, report: readReport(root, r.id).report as GenerationReport };
           } catch (e) {
             return { id: r.id, error: (e as Error).message };
           }
@@ -276,7 +278,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         })
         .filter((d) => d !== null),
     }),
-    '/api/data/stats': async (p) => {
+    '/api/data/stats': async (p): Promise<DataStatsResponse> => {
       const id = p.str('id');
       const s = generationStats(root, id);
       if (!s) throw new HttpError(404, `no stories.txt or stories.jsonl in ${JSON.stringify(id)}`);

@@ -6,14 +6,12 @@ import { manifestSplits, readManifest } from '../data/shards.ts';
 import { computeStats, type CorpusStats } from '../data/stats.ts';
 import { runShardDir } from '../train/run-config.ts';
 import { HttpError, runPath, walkableSubdirs } from './paths.ts';
-import type { DatasetSummary } from './api-types.ts';
+import type { DatasetSummary, ReportKind } from './api-types.ts';
 
-export type { DatasetSummary };
+export type { DatasetSummary, ReportKind };
 
 const SKIP = new Set(['checkpoints', 'best', 'shards', 'inspect', 'node_modules', 'completions']);
 const MAX_DEPTH = 4;
-
-export type ReportKind = 'gpt-eval' | 'metrics' | 'generation';
 
 export interface FoundReport {
   /** Directory of the report, relative to the root ('/'-separated; '' = the root itself). */

@@ -6,23 +6,9 @@ import { UserError } from '../util/errors.ts';
 import { FEATURES } from './features.ts';
 import { REJECT_REASONS } from './filters.ts';
 import { Journal } from '../llm/journal.ts';
+import type { RunReport } from './report-types.ts';
 
-export interface RunReport {
-  fingerprint: Record<string, unknown>;
-  target: number;
-  accepted: number;
-  rejectedSlots: number;
-  slotRejections: Record<string, number>;
-  /** Every story attempt's outcome: accepted, or the filter that removed it. */
-  attempts: Record<string, number>;
-  /** Stories whose assistant chatter (title, "Here is a story") was stripped. */
-  metaStripped: number;
-  requests: { done: number; batch: number; inputTokens: number; outputTokens: number; costUSD: number; unpriced: number };
-  /** Requests sent but never journaled (a crash while in flight): they may have been paid for without a record. */
-  inFlightAtCrash: number;
-  features: Record<string, number>;
-  words: { distinctVerbs: number; distinctNouns: number; distinctAdjectives: number; listSizes?: Record<string, number> };
-}
+export type { RunReport };
 
 /** Builds the report of the run journaled in `journal`. */
 export function buildReport(journal: Journal): RunReport {

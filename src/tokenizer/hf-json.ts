@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import type { SpecialToken, TokenizerData } from './tokenizer.ts';
 import { Tokenizer } from './tokenizer.ts';
-import { isSentencePieceJson, sentencePieceFromHfJson, sentencePieceToHfJson } from './sentencepiece.ts';
+import { addedTokenJson, isSentencePieceJson, mergeParts, sentencePieceFromHfJson, sentencePieceToHfJson } from './sentencepiece.ts';
 
 /** Marker of our top-K remap file (a Hugging Face tokenizer.json cannot express a many-to-one id map). */
 export const REMAP_FORMAT = 'tinystories-topk-remap';
@@ -44,15 +44,7 @@ export function toHfJson(data: TokenizerData): object {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: data.specials.map((s) => ({
-      id: s.id,
-      content: s.content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: data.specials.map(addedTokenJson),
     normalizer: data.normalizer === 'NFC' ? { type: 'NFC' } : null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true },
@@ -166,13 +158,7 @@ function parseMerges(list: unknown[], vocab: Record<string, number>, where: stri
   if (!Array.isArray(list)) throw new UserError(`${where}: model.merges must be an array`);
   const out = new Int32Array(list.length * 2);
   list.forEach((m, r) => {
-    let a: string | undefined;
-    let b: string | undefined;
-    if (typeof m === 'string') {
-      const k = m.indexOf(' ', 1);
-      a = m.slice(0, k);
-      b = m.slice(k + 1);
-    } else if (Array.isArray(m)) [a, b] = m as string[];
+    const [a, b] = mergeParts(m);
     const own = (t: string | undefined) => (t !== undefined && Object.hasOwn(vocab, t) ? vocab[t] : undefined);
     const ia = own(a);
     const ib = own(b);

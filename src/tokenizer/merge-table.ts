@@ -1,4 +1,5 @@
-// Open-addressing hash table from a token pair (left id, right id) to its merge rank and merged id.
+// Open-addressing hash table from a token pair (left id, right id) to its merge rank and merged id, and the
+// O(n log n) merge loop over such a lookup that the BPE and sentencepiece encoders share.
 
 /** Pair → (rank, merged id) lookup used by the BPE merge loop; faster than a Map keyed by packed doubles. */
 export class MergeTable {
@@ -57,4 +58,85 @@ export class MergeTable {
   result(slot: number): number {
     return this.resultOf[slot]!;
   }
+}
+
+/** A pair-merge rule lookup: the slot of a pair's rule (or -1), and the rule's rank and merged symbol. */
+export interface PairMerges {
+  find(a: number, b: number): number;
+  /** Lower merges first; a non-negative integer below 2^21 (it is packed with the position into one double). */
+  rank(slot: number): number;
+  result(slot: number): number;
+}
+
+/**
+ * Merges the adjacent pair of lowest rank (leftmost on ties) in sym[0..n) until no pair has a rule, in O(n log n):
+ * a linked list of symbols and a heap of (rank, position); merging keeps the left symbol's position, so positions
+ * stay in text order, and entries made stale by an earlier merge are skipped when popped. Returns the new length
+ * (the symbols compacted to the front of sym).
+ */
+export function heapMerge(sym: { [i: number]: number }, n: number, table: PairMerges): number {
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  const alive = new Uint8Array(n).fill(1);
+  const heap: number[] = [];
+  const POS = 4294967296; // key = rank * 2^32 + position: lowest rank first, then leftmost
+  const push = (key: number) => {
+    heap.push(key);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p]! <= key) break;
+      heap[i] = heap[p]!;
+      i = p;
+    }
+    heap[i] = key;
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= heap.length) break;
+        const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
+        if (heap[c]! >= last) break;
+        heap[i] = heap[c]!;
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  const pairAt = (i: number) => {
+    const j = next[i]!;
+    if (j < 0) return;
+    const slot = table.find(sym[i]!, sym[j]!);
+    if (slot >= 0) push(table.rank(slot) * POS + i);
+  };
+  for (let i = 0; i < n - 1; i++) pairAt(i);
+  while (heap.length > 0) {
+    const key = pop();
+    const i = key % POS;
+    const rank = (key - i) / POS;
+    if (!alive[i]) continue;
+    const j = next[i]!;
+    if (j < 0) continue;
+    const slot = table.find(sym[i]!, sym[j]!);
+    if (slot < 0 || table.rank(slot) !== rank) continue; // stale entry
+    sym[i] = table.result(slot);
+    alive[j] = 0;
+    const k = next[j]!;
+    next[i] = k;
+    if (k >= 0) prev[k] = i;
+    if (prev[i]! >= 0) pairAt(prev[i]!);
+    pairAt(i);
+  }
+  let len = 0;
+  for (let i = 0; i >= 0 && i < n; i = next[i]!) sym[len++] = sym[i]!;
+  return len;
 }

@@ -7,6 +7,7 @@
 // Encoding follows llama2.c's encode(): prepend ' ', look up each UTF-8 character (else its byte pieces), then
 // repeatedly merge the adjacent pair whose concatenation is a piece with the highest score (leftmost on ties).
 import { UserError } from '../util/errors.ts';
+import { heapMerge } from './merge-table.ts';
 import { BYTE_CHARS } from './pretokenize.ts';
 import type { SpecialToken, TokenizerData } from './tokenizer.ts';
 
@@ -65,6 +66,8 @@ export class SentencePieceEncoder {
   private readonly pairs = new Map<number, number>();
   private readonly scores: Float32Array;
   private readonly tokens: string[];
+  /** Merge order of each piece by score (0 = highest), built on the first long text. */
+  private scoreRank: Int32Array | null = null;
 
   constructor(data: TokenizerData) {
     const sp = data.sentencepiece!;
@@ -117,77 +120,20 @@ export class SentencePieceEncoder {
   }
 
   /**
-   * The same merges in O(n log n) for long texts: a linked list of symbols and a heap of candidate pairs ordered by
-   * score (highest first), then position (leftmost first; merging keeps the left symbol's position, so positions
-   * stay in text order). Entries made stale by an earlier merge are skipped when popped.
+   * The same merges in O(n log n) for long texts (merge-table.ts's heapMerge): a pair's rule is the merged piece,
+   * ranked by score (highest first; equal scores share a rank, so ties go leftmost as in the scan).
    */
   private mergeLong(sym: number[]): void {
-    const n = sym.length;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
-    const alive = new Uint8Array(n).fill(1);
-    // heap entries: [score, position, merged id]
-    const hs: number[] = [];
-    const hp: number[] = [];
-    const hid: number[] = [];
-    const before = (a: number, b: number) => hs[a]! > hs[b]! || (hs[a] === hs[b] && hp[a]! < hp[b]!);
-    const swap = (a: number, b: number) => {
-      [hs[a], hs[b]] = [hs[b]!, hs[a]!];
-      [hp[a], hp[b]] = [hp[b]!, hp[a]!];
-      [hid[a], hid[b]] = [hid[b]!, hid[a]!];
-    };
-    const push = (i: number) => {
-      const j = next[i]!;
-      if (j < 0) return;
-      const id = this.pair(sym[i]!, sym[j]!);
-      if (id < 0) return;
-      hs.push(this.scores[id]!);
-      hp.push(i);
-      hid.push(id);
-      for (let k = hs.length - 1; k > 0; ) {
-        const p = (k - 1) >> 1;
-        if (!before(k, p)) break;
-        swap(k, p);
-        k = p;
+    if (!this.scoreRank) {
+      const ids = [...this.scores.keys()].filter((id) => Number.isFinite(this.scores[id]!)).sort((a, b) => this.scores[b]! - this.scores[a]!);
+      this.scoreRank = new Int32Array(this.scores.length).fill(-1);
+      for (let r = 0, i = 0; i < ids.length; i++) {
+        if (i > 0 && this.scores[ids[i]!]! !== this.scores[ids[i - 1]!]!) r++;
+        this.scoreRank[ids[i]!] = r;
       }
-    };
-    const pop = (): [number, number] => {
-      const top: [number, number] = [hp[0]!, hid[0]!];
-      const last = hs.length - 1;
-      swap(0, last);
-      hs.pop();
-      hp.pop();
-      hid.pop();
-      for (let k = 0; ; ) {
-        const l = 2 * k + 1;
-        if (l >= hs.length) break;
-        const c = l + 1 < hs.length && before(l + 1, l) ? l + 1 : l;
-        if (!before(c, k)) break;
-        swap(c, k);
-        k = c;
-      }
-      return top;
-    };
-    for (let i = 0; i + 1 < n; i++) push(i);
-    while (hs.length > 0) {
-      const [i, id] = pop();
-      const j = next[i]!;
-      if (!alive[i] || j < 0 || this.pair(sym[i]!, sym[j]!) !== id) continue; // stale
-      sym[i] = id;
-      alive[j] = 0;
-      const k = next[j]!;
-      next[i] = k;
-      if (k >= 0) prev[k] = i;
-      if (prev[i]! >= 0) push(prev[i]!);
-      push(i);
     }
-    let len = 0;
-    for (let i = 0; i >= 0; i = next[i]!) sym[len++] = sym[i]!;
-    sym.length = len;
+    const rank = this.scoreRank;
+    sym.length = heapMerge(sym, sym.length, { find: (a, b) => this.pair(a, b), rank: (id) => rank[id]!, result: (id) => id });
   }
 
   /** Appends the ids of `text`; `merging` picks the loop (default: llama2.c's for short texts, the heap for long). */
@@ -256,13 +202,12 @@ export function sentencePieceToHfJson(data: TokenizerData): object {
       if (a !== undefined && b !== undefined) merges.push([names[a]!, names[b]!]);
     }
   }
-  const special = (s: SpecialToken) => ({ id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   const bosName = data.tokens[sp.bos] ?? '<s>';
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: data.specials.map(special),
+    added_tokens: data.specials.map(addedTokenJson),
     normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
     pre_tokenizer: null,
     post_processor: {
@@ -295,6 +240,21 @@ function hex(b: Uint8Array): string {
 }
 
 type Json = Record<string, unknown>;
+
+/** A special token as a tokenizer.json added_tokens entry. */
+export function addedTokenJson(s: SpecialToken): object {
+  return { id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+/** The two pieces of a tokenizer.json merge entry: "a b" (split at the first space after the first character) or ["a", "b"]. */
+export function mergeParts(m: unknown): [string | undefined, string | undefined] {
+  if (typeof m === 'string') {
+    const k = m.indexOf(' ', 1);
+    return [m.slice(0, k), m.slice(k + 1)];
+  }
+  if (Array.isArray(m)) return [m[0] as string | undefined, m[1] as string | undefined];
+  return [undefined, undefined];
+}
 
 /**
  * Whether a parsed tokenizer.json is a sentencepiece-style (Llama) BPE: byte_fallback and the '▁' convention, either
@@ -335,13 +295,7 @@ export function sentencePieceFromHfJson(j: Json, where: string): TokenizerData {
   const list = model.merges as unknown[];
   if (!Array.isArray(list)) throw new UserError(`${where}: model.merges must be an array`);
   list.forEach((m, r) => {
-    let a: string | undefined;
-    let b: string | undefined;
-    if (typeof m === 'string') {
-      const k = m.indexOf(' ', 1);
-      a = m.slice(0, k);
-      b = m.slice(k + 1);
-    } else if (Array.isArray(m)) [a, b] = m as string[];
+    const [a, b] = mergeParts(m);
     const id = a === undefined || b === undefined || !Object.hasOwn(vocab, a + b) ? undefined : vocab[a + b];
     if (id === undefined) throw new UserError(`${where}: merge ${r + 1} ${JSON.stringify(m)} produces a piece missing from the vocabulary`);
     if (scores[id] === -Infinity) scores[id] = -r;

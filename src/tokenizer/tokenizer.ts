@@ -1,6 +1,6 @@
 // The byte-level BPE tokenizer: encode (specials → NFC → GPT-2 pre-tokens → cached merges), decode, save.
 import { writeFileAtomicSync } from '../util/atomic.ts';
-import { MergeTable } from './merge-table.ts';
+import { MergeTable, heapMerge } from './merge-table.ts';
 import { toHfJson } from './hf-json.ts';
 import { encodeMany } from './pool.ts';
 import { BYTE_CHARS, splitPretokens } from './pretokenize.ts';
@@ -191,7 +191,7 @@ export class Tokenizer {
       if (id < 0) throw new Error(`the vocabulary has no token for byte ${this.utf8[i]}`);
       sym[i] = id;
     }
-    const len = n > 64 ? this.mergeLong(sym, n) : this.mergeShort(sym, n);
+    const len = n > 64 ? heapMerge(sym, n, this.table) : this.mergeShort(sym, n); // the same merges, O(n log n)
     const ids = new Array<number>(len);
     for (let i = 0; i < len; i++) ids[i] = this.mapId(sym[i]!);
     return ids;
@@ -220,75 +220,6 @@ export class Tokenizer {
       sym.copyWithin(bestPos + 1, bestPos + 2, len);
       len--;
     }
-    return len;
-  }
-
-  /** Same result as mergeShort in O(n log n): a linked list of symbols and a heap of (rank, position). */
-  private mergeLong(sym: Int32Array, n: number): number {
-    const table = this.table;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
-    const alive = new Uint8Array(n).fill(1);
-    const heap: number[] = [];
-    const POS = 4294967296; // key = rank * 2^32 + position: lowest rank first, then leftmost
-    const push = (key: number) => {
-      heap.push(key);
-      let i = heap.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (heap[p]! <= key) break;
-        heap[i] = heap[p]!;
-        i = p;
-      }
-      heap[i] = key;
-    };
-    const pop = (): number => {
-      const top = heap[0]!;
-      const last = heap.pop()!;
-      if (heap.length > 0) {
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= heap.length) break;
-          const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
-          if (heap[c]! >= last) break;
-          heap[i] = heap[c]!;
-          i = c;
-        }
-        heap[i] = last;
-      }
-      return top;
-    };
-    const pairAt = (i: number) => {
-      const j = next[i]!;
-      if (j < 0) return;
-      const slot = table.find(sym[i]!, sym[j]!);
-      if (slot >= 0) push(table.rank(slot) * POS + i);
-    };
-    for (let i = 0; i < n - 1; i++) pairAt(i);
-    while (heap.length > 0) {
-      const key = pop();
-      const i = key % POS;
-      const rank = (key - i) / POS;
-      if (!alive[i]) continue;
-      const j = next[i]!;
-      if (j < 0) continue;
-      const slot = table.find(sym[i]!, sym[j]!);
-      if (slot < 0 || table.rank(slot) !== rank) continue; // stale entry
-      sym[i] = table.result(slot);
-      alive[j] = 0;
-      const k = next[j]!;
-      next[i] = k;
-      if (k >= 0) prev[k] = i;
-      if (prev[i]! >= 0) pairAt(prev[i]!);
-      pairAt(i);
-    }
-    let len = 0;
-    for (let i = 0; i >= 0 && i < n; i = next[i]!) sym[len++] = sym[i]!;
     return len;
   }
 

@@ -47,6 +47,8 @@ test('fresh metrics: live while training, not live once the final checkpoint is 
 test('the dashboard pages take the run types from the server (src/server/api-types.ts) instead of redeclaring them', async () => {
   const { readFileSync } = await import('node:fs');
   const page = (name: string) => readFileSync(join(import.meta.dirname, '..', '..', 'web', 'pages', name), 'utf8');
-  for (const name of ['runs.ts', 'samples.ts', 'playground.ts', 'data.ts']) assert.match(page(name), /from '\.\.\/\.\.\/src\/server\/api-types\.ts'/, name);
+  for (const name of ['runs.ts', 'samples.ts', 'playground.ts', 'data.ts', 'evals.ts']) assert.match(page(name), /from '\.\.\/\.\.\/src\/server\/api-types\.ts'/, name);
   assert.doesNotMatch(page('runs.ts'), /interface RunRow|type Cols = Record<string, number\[\]>/);
+  // the eval reports and data statistics too: no untyped stand-ins for the server's report shapes
+  for (const name of ['evals.ts', 'data.ts']) assert.doesNotMatch(page(name), /: any\b|<any\b|as any\b|\bAny\b/, name);
 });

@@ -1,9 +1,7 @@
 // Data: generation runs (counts, filter reasons, cost, feature/word coverage) and dataset statistics.
 import { barChart } from '../charts.ts';
 import { api, fmt, fmtCount, h, table } from '../util.ts';
-import type { DataResponse } from '../../src/server/api-types.ts';
-
-type Any = any;
+import type { DataResponse, DataStatsResponse } from '../../src/server/api-types.ts';
 
 export async function dataPage(root: HTMLElement): Promise<void> {
   root.append(h('h2', {}, 'Data'));
@@ -11,12 +9,12 @@ export async function dataPage(root: HTMLElement): Promise<void> {
   root.append(h('h3', {}, 'Generation runs'));
   if (d.generations.length === 0) root.append(h('p', { class: 'muted' }, 'No generation reports (report.json of `tinystories generate`) under the runs directory.'));
   for (const g of d.generations) {
-    if (g.error) {
+    if (g.error !== undefined) {
       root.append(h('p', { class: 'error' }, `${g.id}: ${g.error}`));
       continue;
     }
     // the generation report's fields are read defensively (older report.json files lack some)
-    const r = g.report as Any;
+    const r = g.report;
     const fp = r.fingerprint ?? {};
     root.append(
       h('h3', {}, `${g.id || '.'} — ${fp.provider ?? '?'}/${fp.model ?? '?'} ${fp.lang ?? ''}`),
@@ -32,15 +30,15 @@ export async function dataPage(root: HTMLElement): Promise<void> {
     }
     const features = Object.entries(r.features ?? {}) as Array<[string, number]>;
     if (features.length) root.append(h('p', {}, 'features: ', ...features.map(([k, v]) => h('span', { class: 'pill' }, `${k} ${v}`))));
-    const w = r.words ?? {};
-    const ls = w.listSizes ?? {};
-    root.append(h('p', {}, `word coverage: verbs ${w.distinctVerbs ?? '–'}${ls.verbs ? '/' + ls.verbs : ''}, nouns ${w.distinctNouns ?? '–'}${ls.nouns ? '/' + ls.nouns : ''}, adjectives ${w.distinctAdjectives ?? '–'}${ls.adjectives ? '/' + ls.adjectives : ''}`));
+    const w = r.words;
+    const ls = w?.listSizes ?? {};
+    root.append(h('p', {}, `word coverage: verbs ${w?.distinctVerbs ?? '–'}${ls.verbs ? '/' + ls.verbs : ''}, nouns ${w?.distinctNouns ?? '–'}${ls.nouns ? '/' + ls.nouns : ''}, adjectives ${w?.distinctAdjectives ?? '–'}${ls.adjectives ? '/' + ls.adjectives : ''}`));
     const statsBox = h('div', { 'data-role': 'story-stats' });
     const btn = h('button', { 'data-role': 'stats' }, 'Compute story statistics');
     btn.addEventListener('click', async () => {
       statsBox.textContent = 'reading…';
       try {
-        const s = (await api<Any>('/api/data/stats', { id: g.id })).stats;
+        const s = (await api<DataStatsResponse>('/api/data/stats', { id: g.id })).stats;
         statsBox.textContent = '';
         statsBox.append(table(['stories', 'words', 'words/story (mean)', 'p10', 'p50', 'p90', 'duplicates removed'], [[fmtCount(s.stories), fmtCount(s.words), fmt(s.storyWords.mean, 1), String(s.storyWords.p10), String(s.storyWords.p50), String(s.storyWords.p90), String(s.hygiene?.duplicatesRemoved ?? '–')]], [0, 1, 2, 3, 4, 5, 6]));
       } catch (e) {

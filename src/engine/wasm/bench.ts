@@ -2,7 +2,7 @@
 // (forward + backward + AdamW) of a model with a per-kernel time breakdown. Used by `tinystories bench` and bench/.
 import type { Backend } from '../backend.ts';
 import { Model } from '../model.ts';
-import type { ModelConfig } from '../config.ts';
+import type { ModelConfig, ResolvedConfig } from '../config.ts';
 import { Rng } from '../../util/rng.ts';
 import { createWasmBackend } from './node.ts';
 import type { WasmBackend, WasmVariant } from './backend.ts';
@@ -115,6 +115,26 @@ export interface StepReport {
   kernels: KernelTime[];
 }
 
+/** The random (inputs, targets) token pairs the step benchmarks train on (seed 42, drawn alternately). */
+export function randomBatch(vocabSize: number, n: number): { x: Int32Array; y: Int32Array } {
+  const rng = new Rng(42);
+  const x = new Int32Array(n);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = rng.int(vocabSize);
+    y[i] = rng.int(vocabSize);
+  }
+  return { x, y };
+}
+
+/** A StepReport's size and throughput fields for steps of `ms` each on a B x T batch (flops as flops_per_step says). */
+export function stepFigures(cfg: ResolvedConfig, nParams: number, B: number, T: number, steps: number, ms: number): Pick<StepReport, 'params' | 'B' | 'T' | 'steps' | 'ms_per_step' | 'tokens_per_s' | 'flops_per_step' | 'gflops'> {
+  const wpe = cfg.arch === 'gpt-neo' ? cfg.maxSeqLen * cfg.dim : 0;
+  const tokens = B * T;
+  const flops = 6 * (nParams - wpe) * tokens + 12 * cfg.nLayers * cfg.dim * T * tokens;
+  return { params: nParams, B, T, steps, ms_per_step: ms, tokens_per_s: tokens / (ms / 1000), flops_per_step: flops, gflops: flops / (ms / 1000) / 1e9 };
+}
+
 /** Runs `steps` real training steps (after one warm-up step) on random tokens and times them. */
 export async function benchStep(opts: { config: ModelConfig; configName: string; B: number; T: number; threads: number; steps: number; variant?: WasmVariant; backend?: WasmBackend }): Promise<StepReport> {
   const own = !opts.backend;
@@ -124,13 +144,7 @@ export async function benchStep(opts: { config: ModelConfig; configName: string;
     const model = new Model(opts.config, inst.backend, { seed: 1, batch: opts.B, seq: opts.T });
     const { B, T } = opts;
     const cfg = model.cfg;
-    const V = cfg.vocabSize;
-    const rng = new Rng(42);
-    const x = new Int32Array(B * T), y = new Int32Array(B * T);
-    for (let i = 0; i < B * T; i++) {
-      x[i] = rng.int(V);
-      y[i] = rng.int(V);
-    }
+    const { x, y } = randomBatch(cfg.vocabSize, B * T);
     const losses: number[] = [];
     const step = (t: number) => {
       model.zeroGrad();
@@ -145,25 +159,15 @@ export async function benchStep(opts: { config: ModelConfig; configName: string;
     for (let s = 0; s < opts.steps; s++) step(s + 2);
     const ms = (performance.now() - t0) / opts.steps;
     const peak = Math.max(peakBefore, be.peakGflops(be.threads));
-    const wpe = cfg.arch === 'gpt-neo' ? cfg.maxSeqLen * cfg.dim : 0;
-    const tokens = B * T;
-    const flops = 6 * (model.nParams - wpe) * tokens + 12 * cfg.nLayers * cfg.dim * T * tokens;
-    const gflops = flops / (ms / 1000) / 1e9;
+    const figures = stepFigures(cfg, model.nParams, B, T, opts.steps, ms);
     const kernels = inst.times().map((k) => ({ kernel: k.kernel, ms: k.ms / opts.steps, calls: k.calls / opts.steps }));
     return {
       backend: be.name,
       threads: be.threads,
       config: opts.configName,
-      params: model.nParams,
-      B,
-      T,
-      steps: opts.steps,
-      ms_per_step: ms,
-      tokens_per_s: tokens / (ms / 1000),
-      flops_per_step: flops,
-      gflops,
-      mfu: gflops / peak,
-      mfu_native: gflops / (NATIVE_PEAK_GFLOPS_PER_CORE * be.threads),
+      ...figures,
+      mfu: figures.gflops / peak,
+      mfu_native: figures.gflops / (NATIVE_PEAK_GFLOPS_PER_CORE * be.threads),
       wasm_peak_gflops: peak,
       losses,
       kernels,

@@ -1,8 +1,7 @@
 // `bench step --backend webgpu`: K training steps of the GPU-resident trainer on random tokens, reported in the
 // WASM step report's shape (the fields a GPU cannot fill, the WASM peaks and per-kernel times, are null/empty).
 import type { ModelConfig } from '../config.ts';
-import type { StepReport } from '../wasm/bench.ts';
-import { Rng } from '../../util/rng.ts';
+import { type StepReport, randomBatch, stepFigures } from '../wasm/bench.ts';
 import { UserError } from '../../util/errors.ts';
 import { adapterLabel } from './device.ts';
 import { GpuKernels } from './kernels.ts';
@@ -24,13 +23,7 @@ export async function benchStepWebGpu(opts: { config: ModelConfig; configName: s
   const model = GpuModel.create(opts.config, k, { batch: B, seq: T, seed: 1 });
   try {
     const cfg = model.cfg;
-    const rng = new Rng(42);
-    const x = new Int32Array(B * T);
-    const y = new Int32Array(B * T);
-    for (let i = 0; i < B * T; i++) {
-      x[i] = rng.int(cfg.vocabSize);
-      y[i] = rng.int(cfg.vocabSize);
-    }
+    const { x, y } = randomBatch(cfg.vocabSize, B * T);
     const o = { lr: 1e-3, weightDecay: 0.1 };
     const losses = [(await model.step(x, y, B, T, { ...o, t: 1 })).loss];
     const t0 = performance.now();
@@ -38,24 +31,13 @@ export async function benchStepWebGpu(opts: { config: ModelConfig; configName: s
     for (let s = 0; s < opts.steps; s++) pending.push(model.step(x, y, B, T, { ...o, t: s + 2 }));
     for (const r of await Promise.all(pending)) losses.push(r.loss);
     const ms = (performance.now() - t0) / opts.steps;
-    const wpe = cfg.arch === 'gpt-neo' ? cfg.maxSeqLen * cfg.dim : 0;
-    const tokens = B * T;
-    const flops = 6 * (model.nParams - wpe) * tokens + 12 * cfg.nLayers * cfg.dim * T * tokens;
-    const gflops = flops / (ms / 1000) / 1e9;
     return {
       backend: 'webgpu',
       adapter: adapterLabel(acq.summary),
       software_adapter: acq.summary.software,
       threads: 1,
       config: opts.configName,
-      params: model.nParams,
-      B,
-      T,
-      steps: opts.steps,
-      ms_per_step: ms,
-      tokens_per_s: tokens / (ms / 1000),
-      flops_per_step: flops,
-      gflops,
+      ...stepFigures(cfg, model.nParams, B, T, opts.steps, ms),
       mfu: NaN,
       mfu_native: NaN,
       wasm_peak_gflops: NaN,

@@ -1,14 +1,15 @@
-// KV-cache inference on the GPU (InferenceSession's runChunk with GPU tensors): the weights of a GpuModel, a per-layer
+// KV-cache inference on the GPU (inference.ts's decodeChunk on GPU tensors): the weights of a GpuModel, a per-layer
 // cache of packed qkv rows in GPU memory, and only the last position's logits (V floats) read back per call.
 //
 // Buffers: acts (actTable(cfg, 1, chunk): one chunk of rows; its att view is unused), cache (L x ctx x QKV, layer
 // l's rows at l * ctx * QKV), att (chunk x NH x ctx probabilities of the decode kernel), tokens (i32, chunk).
 /// <reference types="@webgpu/types" />
 import { type ActViews, actViews, qkvWidth } from '../model.ts';
+import { decodeChunk } from '../inference.ts';
 import { actTable } from '../layout.ts';
 import { UserError } from '../../util/errors.ts';
 import { type GpuTensor, at } from './kernels.ts';
-import { type GpuModel, type Views, gpuBlockTail, gpuNormForward, gpuViews } from './trainer.ts';
+import { type GpuModel, type Views, gpuViews } from './trainer.ts';
 
 /**
  * Greedy/sampled generation state for one sequence on the GPU.
@@ -76,33 +77,17 @@ export class GpuDecoder {
   private runChunk(n: number): void {
     const { model, a } = this;
     const { cfg, k, p } = model;
-    const C = cfg.dim;
-    const NH = cfg.nHeads;
-    const NKV = cfg.nKvHeads;
-    const HS = cfg.headSize;
     const QKV = qkvWidth(cfg);
-    const p0 = this.n;
-    const rowAtt = NH * this.ctx;
-    k.encoder_forward(a.res[0]!, { buf: this.tokens, off: 0 }, p.wte, p.wpe, 1, n, C, p0);
-    for (let l = 0; l < cfg.nLayers; l++) {
-      const la = a.layers[l]!;
-      const lp = p.layers[l]!;
-      const x = a.res[l]!;
-      const cache: GpuTensor = { buf: this.cache, off: l * this.ctx * QKV };
-      gpuNormForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, x, lp.ln1w, lp.ln1b, n);
-      const rows = at(cache, p0 * QKV);
-      k.matmul_forward(rows, la.ln1, lp.qkvw, null, n, C, QKV);
-      if (cfg.arch === 'llama') k.rope_forward(rows, 1, n, NH, NKV, HS, cfg.ropeTheta, p0);
-      for (let r = 0; r < n; r++) {
-        k.attention_decode_forward(at(la.atty, r * C), { buf: this.att, off: r * rowAtt }, cache, p0 + r, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
-      }
-      gpuBlockTail(k, cfg, lp, la, x, a.res[l + 1]!, n);
-    }
-    const lastRow = at(a.res[cfg.nLayers]!, (n - 1) * C);
-    gpuNormForward(k, cfg, a.lnf, a.lnfMean, a.lnfRstd, lastRow, p.lnfw, p.lnfb, 1);
-    k.matmul_forward(a.logits, a.lnf, p.head, null, 1, C, cfg.vocabSize);
+    const rowAtt = cfg.nHeads * this.ctx;
+    decodeChunk<GpuTensor, GpuTensor>(k, cfg, p, {
+      ...a,
+      tokens: { buf: this.tokens, off: 0 },
+      cache: (l) => ({ buf: this.cache, off: l * this.ctx * QKV }),
+      attRow: (_l, r) => ({ buf: this.att, off: r * rowAtt }),
+      at: (t, off) => at(t, off),
+    }, n, this.n);
     k.flush();
-    this.n = p0 + n;
+    this.n += n;
   }
 
   /** Frees the decoder's buffers (the model's stay). */

@@ -11,8 +11,8 @@
 /// <reference types="@webgpu/types" />
 import type { F32 } from '../backend.ts';
 import { type ModelConfig, type ResolvedConfig, resolveConfig } from '../config.ts';
-import { type InitOptions, actTable, numel, paramTable } from '../layout.ts';
-import { type ActViews, type AdamWOptions, type LayerActs, type LayerParams, type ParamViews, Model, actViews, gradScratchTable, paramViews, qkvWidth, splitBuffer } from '../model.ts';
+import { type InitOptions, actTable, decayRuns, numel, paramTable } from '../layout.ts';
+import { type ActViews, type AdamWOptions, type LayerParams, type ParamViews, Model, actViews, blockTail, blocksBackward, copyTargets, gradScratchTable, normForward, paramViews, qkvWidth, splitBuffer } from '../model.ts';
 import { createRefBackend } from '../ref/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { GpuKernels, GpuTensor } from './kernels.ts';
@@ -31,9 +31,6 @@ export interface GpuStepResult {
 
 export type Views<V> = { [K in keyof V]: V[K] extends F32 ? GpuTensor : V[K] extends F32 | null ? GpuTensor | null : V[K] extends F32[] ? GpuTensor[] : V[K] extends LayerParams[] ? Array<Views<LayerParams>> : V[K] extends Array<infer E> ? Array<Views<E>> : V[K] };
 
-export type GpuLayerParams = Views<LayerParams>;
-export type GpuLayerActs = Views<LayerActs>;
-
 /**
  * Runs model.ts's view builders over a stand-in whose subarray() records offsets, then maps every view to a
  * GpuTensor in `buf`: the GPU buffers follow exactly the CPU layout without allocating it.
@@ -47,33 +44,6 @@ export function gpuViews<V>(build: (stub: F32) => V, buf: GPUBuffer): Views<V> {
     return Object.fromEntries(Object.entries(x as object).map(([k, v]) => [k, map(v)]));
   };
   return map(build(stub)) as Views<V>;
-}
-
-/** LayerNorm (gpt-neo) or RMSNorm (llama) forward over N rows (model.ts's normForward on the GPU). */
-export function gpuNormForward(k: GpuKernels, cfg: ResolvedConfig, out: GpuTensor, mean: GpuTensor | null, rstd: GpuTensor, inp: GpuTensor, w: GpuTensor, b: GpuTensor | null, N: number): void {
-  if (cfg.arch === 'gpt-neo') k.layernorm_forward(out, mean!, rstd, inp, w, b!, N, cfg.dim, cfg.normEps);
-  else k.rmsnorm_forward(out, rstd, inp, w, N, cfg.dim, cfg.normEps);
-}
-
-/** model.ts's blockTail on the GPU: out projection, residual, norm 2, MLP, residual into y. */
-export function gpuBlockTail(k: GpuKernels, cfg: ResolvedConfig, p: GpuLayerParams, a: GpuLayerActs, x: GpuTensor, y: GpuTensor, N: number): void {
-  const C = cfg.dim;
-  const H = cfg.hidden;
-  const neo = cfg.arch === 'gpt-neo';
-  k.matmul_forward(a.attproj, a.atty, p.attw, p.attb, N, C, C);
-  k.residual_forward(a.resMid, x, a.attproj, N * C);
-  gpuNormForward(k, cfg, a.ln2, a.ln2Mean, a.ln2Rstd, a.resMid, p.ln2w, p.ln2b, N);
-  k.matmul_forward(a.fch, a.ln2, p.fcw, p.fcb, N, C, neo ? H : 2 * H);
-  if (neo) k.gelu_forward(a.fchAct, a.fch, N * H);
-  else k.swiglu_forward(a.fchAct, a.fch, N, H);
-  k.matmul_forward(a.fcproj, a.fchAct, p.projw, p.projb, N, H, C);
-  k.residual_forward(y, a.resMid, a.fcproj, N * C);
-}
-
-interface Runs {
-  offset: number;
-  n: number;
-  decay: boolean;
 }
 
 /**
@@ -162,22 +132,11 @@ export class GpuModel {
     if (!targets) return 0;
     if (targets.length < N) throw new UserError(`forward: targets has ${targets.length} tokens, expected B*T = ${N}`);
     const tg = new Int32Array(N);
-    let valid = 0;
-    for (let i = 0; i < N; i++) {
-      const t = targets[i]!;
-      if (t >= V) throw new UserError(`forward: target id ${t} at position ${i} is outside the vocabulary [0, ${V})`);
-      tg[i] = t < 0 ? -1 : t;
-      if (t >= 0) valid++;
-    }
+    const valid = copyTargets(targets, tg, N, V);
     this.k.write({ buf: this.bufs.targets, off: 0 }, tg);
     return valid;
   }
 
-  private normBackward(dinp: GpuTensor, dw: GpuTensor, db: GpuTensor | null, dout: GpuTensor, inp: GpuTensor, w: GpuTensor, mean: GpuTensor | null, rstd: GpuTensor, N: number): void {
-    const cfg = this.cfg;
-    if (cfg.arch === 'gpt-neo') this.k.layernorm_backward(dinp, dw, db!, dout, inp, w, mean!, rstd, N, cfg.dim);
-    else this.k.rmsnorm_backward(dinp, dw, dout, inp, w, rstd, N, cfg.dim);
-  }
 
   /** Records the forward pass (model.ts's forward, kernel for kernel) and, with loss, the loss sum into step[6]. */
   private recordForward(B: number, T: number, loss: boolean): void {
@@ -194,13 +153,13 @@ export class GpuModel {
     for (let l = 0; l < cfg.nLayers; l++) {
       const la = a.layers[l]!;
       const lp = p.layers[l]!;
-      gpuNormForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, a.res[l]!, lp.ln1w, lp.ln1b, N);
+      normForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, a.res[l]!, lp.ln1w, lp.ln1b, N);
       k.matmul_forward(la.qkv, la.ln1, lp.qkvw, null, N, C, qkvWidth(cfg));
       if (!neo) k.rope_forward(la.qkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
       k.attention_forward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale, lse);
-      gpuBlockTail(k, cfg, lp, la, a.res[l]!, a.res[l + 1]!, N);
+      blockTail(k, cfg, lp, la, a.res[l]!, a.res[l + 1]!, N);
     }
-    gpuNormForward(k, cfg, a.lnf, a.lnfMean, a.lnfRstd, a.res[cfg.nLayers]!, p.lnfw, p.lnfb, N);
+    normForward(k, cfg, a.lnf, a.lnfMean, a.lnfRstd, a.res[cfg.nLayers]!, p.lnfw, p.lnfb, N);
     k.matmul_forward(a.logits, a.lnf, p.head, null, N, C, cfg.vocabSize);
     if (!loss) return;
     k.crossentropy_softmax_forward(a.losses, a.probs, a.logits, { buf: this.bufs.targets, off: 0 }, N, cfg.vocabSize);
@@ -210,60 +169,10 @@ export class GpuModel {
   /** Records model.ts's backward from the loss (dloss from step[5]), grads zeroed first. */
   private recordBackward(B: number, T: number): void {
     const { cfg, k, a, p, g, d } = this;
-    const N = B * T;
-    const C = cfg.dim;
-    const V = cfg.vocabSize;
-    const H = cfg.hidden;
-    const NH = cfg.nHeads;
-    const NKV = cfg.nKvHeads;
-    const HS = cfg.headSize;
-    const QKV = qkvWidth(cfg);
-    const neo = cfg.arch === 'gpt-neo';
-    const FCH = neo ? H : 2 * H;
-    const L = cfg.nLayers;
     k.fill({ buf: this.bufs.grads, off: 0 }, this.nParams);
-    k.crossentropy_softmax_backward(a.probs, a.probs, { buf: this.bufs.targets, off: 0 }, 0, N, V, { buf: this.bufs.step, off: 5 });
-    k.fill(d.dln, N * C);
-    k.matmul_backward(d.dln, g.head, null, a.probs, a.lnf, p.head, N, C, V);
-    k.fill(d.dres, N * C);
-    this.normBackward(d.dres, g.lnfw, g.lnfb, d.dln, a.res[L]!, p.lnfw, a.lnfMean, a.lnfRstd, N);
-    for (let l = L - 1; l >= 0; l--) {
-      const la = a.layers[l]!;
-      const lp = p.layers[l]!;
-      const lg = g.layers[l]!;
-      k.fill(d.dfchAct, N * H);
-      k.matmul_backward(d.dfchAct, lg.projw, lg.projb, d.dres, la.fchAct, lp.projw, N, H, C);
-      k.fill(d.dfch, N * FCH);
-      if (neo) k.gelu_backward(d.dfch, la.fch, d.dfchAct, N * H);
-      else k.swiglu_backward(d.dfch, la.fch, d.dfchAct, N, H);
-      k.fill(d.dln, N * C);
-      k.matmul_backward(d.dln, lg.fcw, lg.fcb, d.dfch, la.ln2, lp.fcw, N, C, FCH);
-      this.normBackward(d.dres, lg.ln2w, lg.ln2b, d.dln, la.resMid, lp.ln2w, la.ln2Mean, la.ln2Rstd, N);
-      k.fill(d.datty, N * C);
-      k.matmul_backward(d.datty, lg.attw, lg.attb, d.dres, la.atty, lp.attw, N, C, C);
-      k.fill(d.dqkv, N * QKV);
-      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
-      if (!neo) k.rope_backward(d.dqkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
-      k.fill(d.dln, N * C);
-      k.matmul_backward(d.dln, lg.qkvw, null, d.dqkv, la.ln1, lp.qkvw, N, C, QKV);
-      this.normBackward(d.dres, lg.ln1w, lg.ln1b, d.dln, a.res[l]!, lp.ln1w, la.ln1Mean, la.ln1Rstd, N);
-    }
-    k.encoder_backward(g.wte, g.wpe, d.dres, { buf: this.bufs.inputs, off: 0 }, B, T, C);
-  }
-
-  /** Weight-decay runs over the flat parameter buffer (model.ts's rule: matmul weights, embeddings if asked). */
-  private decayRuns(decayEmbeddings: boolean): Runs[] {
-    const runs: Runs[] = [];
-    let off = 0;
-    for (const s of this.table) {
-      const n = numel(s.shape);
-      const decay = s.decay || (decayEmbeddings && s.role === 'embedding');
-      const last = runs[runs.length - 1];
-      if (last && last.decay === decay) last.n += n;
-      else runs.push({ offset: off, n, decay });
-      off += n;
-    }
-    return runs;
+    k.crossentropy_softmax_backward(a.probs, a.probs, { buf: this.bufs.targets, off: 0 }, 0, B * T, cfg.vocabSize, { buf: this.bufs.step, off: 5 });
+    blocksBackward(k, cfg, p, g, a, d, B, T, (t, n) => k.fill(t, n));
+    k.encoder_backward(g.wte, g.wpe, d.dres, { buf: this.bufs.inputs, off: 0 }, B, T, cfg.dim);
   }
 
   private program(key: string, fn: () => void): Dispatch[] {
@@ -312,7 +221,7 @@ export class GpuModel {
       const ss = { buf: this.bufs.ss, off: 0 };
       this.k.sum(ss, { buf: this.bufs.grads, off: 0 }, this.nParams, true);
       this.k.clipFactor(step, ss, maxNorm);
-      for (const r of this.decayRuns(decayEmb)) {
+      for (const r of decayRuns(this.table, decayEmb)) {
         const t = (buf: GPUBuffer) => ({ buf, off: r.offset });
         this.k.adamw(t(this.bufs.params), t(this.bufs.grads), t(this.bufs.m), t(this.bufs.v), step, r.n, b1, b2, eps, r.decay ? wd : 0);
       }
