@@ -35,6 +35,8 @@ export class InferenceSession {
   private readonly logits: F32;
   private readonly tokens: I32;
   private readonly history: Int32Array;
+  /** What decodeChunk reads and writes, built once (runChunk runs per generated token). */
+  private readonly buffers: DecodeBuffers<F32, I32>;
   private n = 0;
   private lastRows = 0;
 
@@ -98,6 +100,19 @@ export class InferenceSession {
     this.logits = v('logits');
     this.tokens = model.backend.allocI32(R);
     this.history = new Int32Array(this.ctx);
+    const rowAtt = model.cfg.nHeads * this.ctx;
+    this.buffers = {
+      tokens: this.tokens,
+      res: this.res,
+      layers: this.layers,
+      lnf: this.lnf,
+      lnfMean: this.lnfMean,
+      lnfRstd: this.lnfRstd,
+      logits: this.logits,
+      cache: (l) => this.layers[l]!.qkv,
+      attRow: (l, r) => this.layers[l]!.att.subarray(r * rowAtt, (r + 1) * rowAtt),
+      at: (t, off, len) => t.subarray(off, off + len),
+    };
   }
 
   /** Tokens currently in the cache (the position of the next token). */
@@ -148,21 +163,8 @@ export class InferenceSession {
 
   private runChunk(n: number): void {
     const model = this.model;
-    const cfg = model.cfg;
-    const rowAtt = cfg.nHeads * this.ctx;
     const p0 = this.n;
-    decodeChunk(model.backend, cfg, model.p, {
-      tokens: this.tokens,
-      res: this.res,
-      layers: this.layers,
-      lnf: this.lnf,
-      lnfMean: this.lnfMean,
-      lnfRstd: this.lnfRstd,
-      logits: this.logits,
-      cache: (l) => this.layers[l]!.qkv,
-      attRow: (l, r) => this.layers[l]!.att.subarray(r * rowAtt, (r + 1) * rowAtt),
-      at: (t, off, len) => t.subarray(off, off + len),
-    }, n, p0);
+    decodeChunk(model.backend, model.cfg, model.p, this.buffers, n, p0);
     this.history.set(this.tokens.subarray(0, n), p0);
     this.n = p0 + n;
     this.lastRows = n;

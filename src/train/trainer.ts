@@ -177,9 +177,12 @@ function trainStep(c: StepContext, step: number, lr: number): { loss: number; gr
   const loss = lossSum / s.gradAccum;
   if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new TrainingDiverged(`step ${step + 1}: the loss is ${loss} and the gradient norm ${gradNorm}`);
   model.adamwStep({ lr, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, t: step + 1, decayEmbeddings: s.decayEmbeddings });
-  const p = model.params;
-  for (let i = 0; i < p.length; i++) {
-    if (!Number.isFinite(p[i]!)) throw new TrainingDiverged(`step ${step + 1}: the update made parameter ${i} ${p[i]} (loss ${loss}, gradient norm ${gradNorm})`);
+  // One sumsq kernel pass (SIMD, on the backend's threads) tells whether any weight is non-finite; the scan for which
+  // one runs only then, so the every-step check stays off the main thread's hot path.
+  if (!Number.isFinite(c.backend.sumsq(model.params, model.nParams))) {
+    const p = model.params;
+    const i = p.findIndex((x) => !Number.isFinite(x));
+    throw new TrainingDiverged(`step ${step + 1}: the update made ${i >= 0 ? `parameter ${i} ${p[i]}` : 'the weights overflow'} (loss ${loss}, gradient norm ${gradNorm})`);
   }
   return { loss, gradNorm, textBytes: bytes };
 }
