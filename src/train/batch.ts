@@ -1,5 +1,12 @@
 // The batch loader (llm.c's dataloader, nanoGPT's get_batch): windows of T+1 tokens into input and target rows.
-import type { TokenSplit } from '../data/shards.ts';
+import type { Model } from '../engine/model.ts';
+
+/** What the loader reads: a split's token stream (a shard split on disk, or the browser site's in-memory tokens). */
+export interface TokenWindows {
+  readonly length: number;
+  /** Copies tokens [start, start + length) into out. */
+  window(start: number, length: number, out: Int32Array): Int32Array;
+}
 
 /** Input (x) and target (y) buffers of B rows of T tokens: the one loader of training, validation and step timing. */
 export class Batch {
@@ -23,7 +30,7 @@ export class Batch {
    * [start + 1, start + T] as targets. Returns the number of rows filled.
    * @example batch.fill(shards.train, order.next(B)); model.forward(batch.x, batch.y, B, T);
    */
-  fill(split: TokenSplit, starts: readonly number[]): number {
+  fill(split: TokenWindows, starts: readonly number[]): number {
     const { T, window: w } = this;
     for (let b = 0; b < starts.length; b++) {
       split.window(starts[b]!, T + 1, w);
@@ -41,4 +48,23 @@ export class Batch {
 export function validationStarts(length: number, B: number, T: number, batches: number): number[] {
   const windows = Math.max(0, Math.min(batches * B, Math.floor((length - 1) / T)));
   return Array.from({ length: windows }, (_, i) => i * T);
+}
+
+/**
+ * Mean loss over the fixed validation windows of `split` (validationStarts), in batches of B; null when the split
+ * holds no window.
+ * @example const val = validationLoss(model, shards.val, 8, 256, 20);
+ */
+export function validationLoss(model: Model, split: TokenWindows, B: number, T: number, batches: number): number | null {
+  const starts = validationStarts(split.length, B, T, batches);
+  if (starts.length < 1) return null;
+  const batch = new Batch(B, T);
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < starts.length; i += B) {
+    const b = batch.fill(split, starts.slice(i, i + B));
+    sum += model.forward(batch.x, batch.y, b, T) * b;
+    count += b;
+  }
+  return sum / count;
 }

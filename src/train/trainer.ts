@@ -28,7 +28,7 @@ import { generateText } from '../sample/generate.ts';
 import { openBackend } from '../engine/open-backend.ts';
 import { bitsPerByte, textBytes, tokenByteLengths, validationTextBytes } from './bpb.ts';
 import { RESUME_MUTABLE, type TrainSettings, TrainSettingsSchema } from './settings.ts';
-import { Batch, validationStarts } from './batch.ts';
+import { Batch, validationLoss, validationStarts } from './batch.ts';
 import { DataOrder } from './data-order.ts';
 import { checkTrainingMemory } from './memory.ts';
 import { type MetricsRecord, appendJsonLine, readJsonLines, truncateJsonLines } from './metrics.ts';
@@ -109,20 +109,7 @@ export function effectiveWarmup(s: TrainSettings, totalSteps: number): number {
   return Math.min(s.warmupSteps, Math.floor(totalSteps / 10));
 }
 
-/** Mean loss over fixed validation windows (the first valBatches*B windows of the split, in order). */
-export function validationLoss(model: Model, split: TokenSplit, B: number, T: number, batches: number): number | null {
-  const starts = validationStarts(split.length, B, T, batches);
-  if (starts.length < 1) return null;
-  const batch = new Batch(B, T);
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < starts.length; i += B) {
-    const b = batch.fill(split, starts.slice(i, i + B));
-    sum += model.forward(batch.x, batch.y, b, T) * b;
-    count += b;
-  }
-  return sum / count;
-}
+export { validationLoss } from './batch.ts';
 
 function optimizerTensors(model: Model): NamedTensor[] {
   const { m, v } = model.optimizerState();

@@ -24,6 +24,7 @@ import { fromHfJson } from '../../src/tokenizer/hf-json.ts';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.ts';
 import { trainBpe } from '../../src/tokenizer/train.ts';
 import { TRAIN_DEFAULTS } from '../../src/train/settings.ts';
+import { Batch, validationLoss } from '../../src/train/batch.ts';
 import { DataOrder, type DataCursor } from '../../src/train/data-order.ts';
 import type { NeuronReport } from '../../src/inspect/neurons.ts';
 import type { MetricsRecord } from '../../src/train/metrics.ts';
@@ -212,27 +213,6 @@ function tokenize(docs: string[], tok: Tokenizer): TokenStream {
 }
 
 /** Mean loss over the first `batches * B` windows of the validation split (the CLI's validationLoss). */
-function validationLoss(m: Model, split: TokenStream, B: number, T: number, batches: number): number | null {
-  const windows = Math.min(batches * B, Math.floor((split.length - 1) / T));
-  if (windows < 1) return null;
-  const x = new Int32Array(B * T);
-  const y = new Int32Array(B * T);
-  const w = new Int32Array(T + 1);
-  let sum = 0;
-  let count = 0;
-  for (let start = 0; start < windows; start += B) {
-    const b = Math.min(B, windows - start);
-    for (let i = 0; i < b; i++) {
-      split.window((start + i) * T, T + 1, w);
-      x.set(w.subarray(0, T), i * T);
-      y.set(w.subarray(1, T + 1), i * T);
-    }
-    sum += m.forward(x, y, b, T) * b;
-    count += b;
-  }
-  return sum / count;
-}
-
 function hfTensors(m: Model): NamedTensor[] {
   return [...exportHfTensors(m)].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
 }
@@ -360,9 +340,7 @@ async function trainLoop(resumed: boolean): Promise<void> {
   const schedule = { lr: s.lr, lrSchedule: TRAIN_DEFAULTS.lrSchedule, warmupSteps: warmup, minLrRatio: TRAIN_DEFAULTS.minLrRatio };
   const order = new DataOrder(trainStream.length, T, s.seed, state.cursor);
   const rng = Rng.fromState(state.rng);
-  const x = new Int32Array(B * T);
-  const y = new Int32Array(B * T);
-  const w = new Int32Array(T + 1);
+  const batch = new Batch(B, T);
   const tokensPerStep = B * T;
   let session: InferenceSession | null = null;
   const sessionStart = performance.now();
@@ -378,13 +356,8 @@ async function trainLoop(resumed: boolean): Promise<void> {
     while (state.step < state.totalSteps && !stopRequested) {
       const t0 = performance.now();
       m.zeroGrad();
-      const starts = order.next(B);
-      for (let b = 0; b < B; b++) {
-        trainStream.window(starts[b]!, T + 1, w);
-        x.set(w.subarray(0, T), b * T);
-        y.set(w.subarray(1), b * T);
-      }
-      const loss = m.forward(x, y, B, T);
+      batch.fill(trainStream, order.next(B));
+      const loss = m.forward(batch.x, batch.y, B, T);
       m.backward();
       const gradNorm = TRAIN_DEFAULTS.gradClip > 0 ? m.clipGradNorm(TRAIN_DEFAULTS.gradClip) : m.gradNorm();
       const lr = learningRate(schedule, state.step, state.totalSteps);
