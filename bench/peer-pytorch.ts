@@ -10,6 +10,7 @@
 // command runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see ../shared/MEASURED.md).
 // Usage: npx tsx bench/peer-pytorch.ts [--quick] [--steps=300] [--preset=bench-r] [--data=builtin:tinystories]
 //        [--model=<model-config.json>] [--vocab=4096] [--batch=8] [--seq=256] [--lr=1e-3] [--threads=0] [--torch-threads=1]
+//        [--minutes=N]  (ours trains `train --minutes N`'s default recipe for N minutes; PyTorch the same recipe)
 // --quick: a few steps of a tiny model on builtin:mini (a smoke run, seconds; its figures mean nothing).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,13 +29,14 @@ import { DataOrder } from '../src/train/data-order.ts';
 import { readJsonLines, type MetricsRecord } from '../src/train/metrics.ts';
 import { readTrainConfig } from '../src/train/run-config.ts';
 import { learningRate } from '../src/train/schedule.ts';
+import { describeRecipe, recipeSettingsFor } from '../src/train/recipe.ts';
 import { effectiveWarmup, train } from '../src/train/trainer.ts';
 
 const QUICK = process.argv.includes('--quick');
 const opt = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
-const STEPS = Number(opt('steps') ?? (QUICK ? 4 : 300));
+let STEPS = Number(opt('steps') ?? (QUICK ? 4 : 300));
 const TORCH_THREADS = Number(opt('torch-threads') ?? 1);
 const work = mkdtempSync(join(tmpdir(), 'peer-pytorch-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -55,6 +57,10 @@ if (Number(blas.stdout.trim() || 0) === 0) console.log('peer-pytorch: warning: n
 const tiny = { arch: 'llama', vocabSize: 300, maxSeqLen: 64, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, multipleOf: 8 };
 const quickModel = join(work, 'tiny-llama.json');
 if (QUICK) writeFileSync(quickModel, JSON.stringify(tiny));
+// --minutes=N: ours trains the default recipe for that budget (what `train --minutes N` picks) for N minutes; the
+// step count it reaches becomes the equal-tokens count for PyTorch.
+const MINUTES = opt('minutes') ? Number(opt('minutes')) : null;
+const recipe = MINUTES !== null && !opt('model') && !opt('preset') ? recipeSettingsFor({ minutes: MINUTES }) : null;
 const settings = {
   ...(opt('model') ? { modelConfig: opt('model')! } : QUICK ? { modelConfig: quickModel } : { preset: opt('preset') ?? 'bench-r' }),
   data: opt('data') ?? (QUICK ? 'builtin:mini' : 'builtin:tinystories'),
@@ -73,9 +79,13 @@ const settings = {
   threads: Number(opt('threads') ?? 0),
   seed: 1337,
   quiet: true,
+  ...(recipe ? recipe.settings : {}),
+  ...(MINUTES !== null ? { steps: null, minutes: MINUTES } : {}),
 };
-console.log(`peer-pytorch: ${QUICK ? 'QUICK smoke run, ' : ''}${STEPS} steps of B=${settings.batchSize} x T=${settings.seqLen} on ${settings.data}; PyTorch ${probe.stdout.trim()} on ${TORCH_THREADS} thread(s)`);
+if (recipe) console.log(`peer-pytorch: default recipe for ${MINUTES} min: ${describeRecipe(recipe.entry.recipe)}`);
+console.log(`peer-pytorch: ${QUICK ? 'QUICK smoke run, ' : ''}${MINUTES !== null ? `${MINUTES} min` : `${STEPS} steps`} of B=${settings.batchSize} x T=${settings.seqLen} on ${settings.data}; PyTorch ${probe.stdout.trim()} on ${TORCH_THREADS} thread(s)`);
 const ours = await train(settings, { printConfig: false, log: () => {} });
+STEPS = ours.step;
 const saved = readTrainConfig(ours.runDir);
 const s = saved.settings;
 const B = s.batchSize;
@@ -145,5 +155,5 @@ console.log(`\nspeed ratio ours / PyTorch: ${(ours.tokensPerSecond / ptTokens.to
 if (!QUICK) mkdirSync(join(here, 'results'), { recursive: true });
 if (!QUICK) appendFileSync(
   join(here, 'results', 'peer-pytorch.jsonl'),
-  JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, steps: STEPS, B, T, arch: cfg.arch, params: init.numParams(), ours: { backend: ours.backend, tokens_per_s: ours.tokensPerSecond, seconds: oursStepSeconds, val_loss: ours.valLoss, val_bpb: bpb(ours.valLoss) }, pytorch: { threads: TORCH_THREADS, equal_tokens: { ...ptTokens, losses: undefined, val_bpb: bpb(ptTokens.val_loss) }, equal_time: { ...ptTime, losses: undefined, val_bpb: bpb(ptTime.val_loss) } } }) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, minutes: MINUTES, recipe: recipe?.entry.recipe.name, steps: STEPS, B, T, arch: cfg.arch, params: init.numParams(), ours: { backend: ours.backend, tokens_per_s: ours.tokensPerSecond, seconds: oursStepSeconds, val_loss: ours.valLoss, val_bpb: bpb(ours.valLoss) }, pytorch: { threads: TORCH_THREADS, equal_tokens: { ...ptTokens, losses: undefined, val_bpb: bpb(ptTokens.val_loss) }, equal_time: { ...ptTime, losses: undefined, val_bpb: bpb(ptTime.val_loss) } } }) + '\n',
 );

@@ -8,7 +8,10 @@
 //   stage 1  every shape at vocab 2048, B16 x T256, lr 2e-3            (per budget)
 //   stage 2  the two best shapes at vocab 512, 1024, 4096, 8192
 //   stage 3  the best (shape, vocab) at lr 1e-3 / 4e-3 and B32 x T128 / B8 x T512
-// Usage: npx tsx bench/recipe-sweep.ts [--quick] [--budgets=3,10,30] [--stages=1,2,3] [--threads=0] [--write] [--table=<file>]
+// Usage: npx tsx bench/recipe-sweep.ts [--quick] [--budgets=3,10,30] [--stages=1,2,3] [--shapes=a,b] [--vocabs=1024,4096]
+//        [--top=2] [--stage3=lr/2,lr*2,B32T128,B8T512] [--threads=0] [--write] [--table=<file>]
+// --shapes / --vocabs / --top (shapes carried into stage 2) / --stage3 narrow the stages for a shorter sweep, e.g.
+// five shapes, two vocabularies for the best one, then double lr and B32xT128; every trial is still recorded.
 // --quick: seconds — two tiny shapes, one vocabulary, a 3-second budget on builtin:mini, not recorded; writes only with --write
 // and then to --table (default: a temporary file, never the shipped table).
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../src/engine/config.ts';
 import { bestPerBudget, describeRecipe, type Recipe, recipeTableSource } from '../src/train/recipe.ts';
+import { RECIPE_TABLE } from '../src/train/recipe-table.ts';
 import { train } from '../src/train/trainer.ts';
 
 const QUICK = process.argv.includes('--quick');
@@ -27,13 +31,14 @@ const BUDGETS = (opt('budgets') ?? (QUICK ? '0.05' : '3,10,30')).split(',').map(
 const STAGES = new Set((opt('stages') ?? (QUICK ? '1,2' : '1,2,3')).split(',').map(Number));
 const THREADS = Number(opt('threads') ?? 0);
 const DATA = QUICK ? 'builtin:mini' : 'builtin:tinystories';
-const TABLE = opt('table') ?? (QUICK ? join(mkdtempSync(join(tmpdir(), 'recipe-sweep-')), 'recipe-table.ts') : join(here, '..', 'src', 'train', 'recipe-table.ts'));
+const SHIPPED_TABLE = join(here, '..', 'src', 'train', 'recipe-table.ts');
+const TABLE = opt('table') ?? (QUICK ? join(mkdtempSync(join(tmpdir(), 'recipe-sweep-')), 'recipe-table.ts') : SHIPPED_TABLE);
 
 const llama = (dim: number, nLayers: number, nHeads: number, nKvHeads: number): ModelConfig => ({ arch: 'llama', vocabSize: 2048, maxSeqLen: 512, dim, nLayers, nHeads, nKvHeads, multipleOf: 4, normEps: 1e-5 });
 const neo = (dim: number, nLayers: number, nHeads: number): ModelConfig => ({ arch: 'gpt-neo', vocabSize: 2048, maxSeqLen: 512, dim, nLayers, nHeads, windowSize: 256, layerNormEps: 1e-5 });
 
 /** Candidate shapes, about 0.2M to 8M parameters at vocab 2048 (embeddings included). */
-const SHAPES: Record<string, ModelConfig> = QUICK
+const ALL_SHAPES: Record<string, ModelConfig> = QUICK
   ? { 'llama-d32L2': llama(32, 2, 4, 2), 'neo-d32L2': neo(32, 2, 4) }
   : {
       'llama-d48L4': llama(48, 4, 6, 3),
@@ -47,9 +52,18 @@ const SHAPES: Record<string, ModelConfig> = QUICK
       'neo-d128L8': neo(128, 8, 16),
       'neo-d256L8': neo(256, 8, 16),
     };
+const pick = opt('shapes')?.split(',');
+for (const n of pick ?? []) if (!(n in ALL_SHAPES)) throw new Error(`--shapes: unknown shape ${n}; known: ${Object.keys(ALL_SHAPES).join(', ')}`);
+const SHAPES = pick ? Object.fromEntries(pick.map((n) => [n, ALL_SHAPES[n]!])) : ALL_SHAPES;
+const STAGE3_ALL = ['lr/2', 'lr*2', 'B32T128', 'B8T512'];
+const STAGE3 = opt('stage3')?.split(',') ?? STAGE3_ALL;
+for (const v of STAGE3) if (!STAGE3_ALL.includes(v)) throw new Error(`--stage3: unknown variant ${v}; known: ${STAGE3_ALL.join(', ')}`);
+const TOP = Number(opt('top') ?? 2);
 const BASE = { batchSize: 16, seqLen: 256, lr: 2e-3, lrSchedule: 'cosine' as const, warmupSteps: 100, minLrRatio: 0.1, maxEpochs: 20 };
 const QUICK_BASE = { ...BASE, batchSize: 4, seqLen: 32, warmupSteps: 5 };
-const VOCABS = QUICK ? [300] : [512, 1024, 2048, 4096, 8192];
+/** Stage 1 compares shapes at one vocabulary; stage 2 tries the others. */
+const STAGE1_VOCAB = QUICK ? 300 : 2048;
+const VOCABS = opt('vocabs')?.split(',').map(Number) ?? (QUICK ? [300] : [512, 1024, 2048, 4096, 8192]);
 
 interface Trial { minutes: number; recipe: Recipe; heldOutLoss: number | null; heldOutBpb: number | null; steps: number; tokensPerSecond: number; reason: string }
 
@@ -65,7 +79,7 @@ async function runTrial(minutes: number, recipe: Recipe): Promise<Trial> {
   writeFileSync(modelFile, JSON.stringify(recipe.model));
   console.log(`\n== ${minutes} min: ${describeRecipe(recipe)}`);
   const r = await train(
-    { modelConfig: modelFile, data: DATA, out, minutes, vocabSize: recipe.vocabSize, batchSize: recipe.batchSize, seqLen: recipe.seqLen, lr: recipe.lr, lrSchedule: recipe.lrSchedule, warmupSteps: recipe.warmupSteps, minLrRatio: recipe.minLrRatio, maxEpochs: recipe.maxEpochs, valFraction: 0.1, valEvery: QUICK ? 10 : 100, valBatches: 8, patience: 5, sampleEvery: 0, checkpointEvery: 0, seed: 1337, threads: THREADS, quiet: true },
+    { modelConfig: modelFile, data: DATA, out, minutes, vocabSize: recipe.vocabSize, batchSize: recipe.batchSize, seqLen: recipe.seqLen, lr: recipe.lr, lrSchedule: recipe.lrSchedule, warmupSteps: recipe.warmupSteps, minLrRatio: recipe.minLrRatio, maxEpochs: recipe.maxEpochs, valEvery: QUICK ? 10 : 100, valBatches: 8, patience: 5, sampleEvery: 0, checkpointEvery: 0, seed: 1337, threads: THREADS, quiet: true },
     { printConfig: false, log: () => {} },
   );
   const t: Trial = { minutes, recipe, heldOutLoss: r.bestValLoss, heldOutBpb: r.bestValBpb, steps: r.step, tokensPerSecond: Math.round(r.tokensPerSecond), reason: r.reason };
@@ -80,8 +94,8 @@ const byBpb = (a: Trial, b: Trial) => (a.heldOutBpb ?? Infinity) - (b.heldOutBpb
 const base = QUICK ? QUICK_BASE : BASE;
 for (const minutes of BUDGETS) {
   const stage1: Trial[] = [];
-  if (STAGES.has(1)) for (const [name, model] of Object.entries(SHAPES)) stage1.push(await runTrial(minutes, { name: `${name}-v${VOCABS.includes(2048) ? 2048 : VOCABS[0]}`, model, vocabSize: VOCABS.includes(2048) ? 2048 : VOCABS[0]!, ...base }));
-  const topShapes = stage1.sort(byBpb).slice(0, 2);
+  if (STAGES.has(1)) for (const [name, model] of Object.entries(SHAPES)) stage1.push(await runTrial(minutes, { name: `${name}-v${STAGE1_VOCAB}`, model, vocabSize: STAGE1_VOCAB, ...base }));
+  const topShapes = stage1.sort(byBpb).slice(0, TOP);
   const stage2: Trial[] = [...topShapes];
   if (STAGES.has(2)) {
     for (const t of topShapes) {
@@ -90,8 +104,14 @@ for (const minutes of BUDGETS) {
   }
   const best = stage2.sort(byBpb)[0];
   if (STAGES.has(3) && best) {
-    for (const lr of [best.recipe.lr / 2, best.recipe.lr * 2]) await runTrial(minutes, { ...best.recipe, name: `${best.recipe.name}-lr${lr}`, lr });
-    for (const [B, T] of [[32, 128], [8, 512]] as const) await runTrial(minutes, { ...best.recipe, name: `${best.recipe.name}-B${B}T${T}`, batchSize: B, seqLen: T });
+    for (const v of STAGE3) {
+      const r = best.recipe;
+      if (v === 'lr/2' || v === 'lr*2') await runTrial(minutes, { ...r, name: `${r.name}-lr${v === 'lr/2' ? r.lr / 2 : r.lr * 2}`, lr: v === 'lr/2' ? r.lr / 2 : r.lr * 2 });
+      else if (v === 'B32T128' || v === 'B8T512') {
+        const [B, T] = v === 'B32T128' ? [32, 128] : [8, 512];
+        await runTrial(minutes, { ...r, name: `${r.name}-B${B}T${T}`, batchSize: B, seqLen: T });
+      }
+    }
   }
 }
 
@@ -100,6 +120,9 @@ const rows = bestPerBudget(trials, date);
 for (const r of rows) console.log(`${String(r.minutes).padStart(5)} min  ${r.heldOutBpb!.toFixed(4)} bpb  ${describeRecipe(r.recipe)}`);
 console.log(`${trials.length} trials${QUICK ? ' (a smoke run: not recorded)' : `; each appended to ${resultsFile}`}`);
 if (WRITE) {
-  writeFileSync(TABLE, recipeTableSource(rows, `Sweep of ${date} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${trials.length} trials, data ${DATA}.`));
+  // A partial sweep (--budgets) keeps the shipped table's rows of the budgets it did not run.
+  const kept = TABLE === SHIPPED_TABLE ? RECIPE_TABLE.filter((e) => !BUDGETS.includes(e.minutes)) : [];
+  const merged = [...rows, ...kept].sort((a, b) => a.minutes - b.minutes);
+  writeFileSync(TABLE, recipeTableSource(merged, `Sweep of ${date} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${trials.length} trials at ${BUDGETS.join('/')} min, data ${DATA}${kept.length ? `; the ${kept.map((e) => e.minutes).join('/')}-minute rows are kept from the previous table` : ''}.`));
   console.log(`wrote ${TABLE}`);
 }

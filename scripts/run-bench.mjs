@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The long ones run only when named explicitly: the learning check (30 minutes per preset), the recipe sweep
-// (hours) and the PyTorch peer (~15 minutes, needs python3-torch).
-const explicitOnly = new Set(['train-learning', 'recipe-sweep', 'peer-pytorch']);
+// (hours), the budget figures (3 + 10 + 30 minutes per contender) and the PyTorch peer (~15 minutes, needs python3-torch).
+const explicitOnly = new Set(['train-learning', 'recipe-sweep', 'peer-pytorch', 'budget-figures']);
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const flags = args.filter((a) => a.startsWith('--'));

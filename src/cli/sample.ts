@@ -4,7 +4,9 @@ import { SAMPLE_DEFAULTS, type SampleSettings, SampleSettingsSchema } from '../s
 import { generate, promptFit } from '../sample/generate.ts';
 import { fetchModelSource } from '../interop/resolve.ts';
 import { loadRunModel } from '../sample/load.ts';
-import { openBackend } from '../engine/open-backend.ts';
+import { openCpuBackend } from '../engine/open-backend.ts';
+import { createRefBackend } from '../engine/ref/index.ts';
+import { openGpuDecoding } from '../sample/gpu-decoding.ts';
 import { parseFlagValue, parseFlags, resolveSettings } from '../train/configurator.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -21,9 +23,13 @@ async function readStdin(): Promise<string> {
 export async function runSample(s: SampleSettings, out: { write(s: string): unknown } = process.stdout): Promise<void> {
   if (!s.run) throw new UserError('sample: --run <run-dir> is required');
   const prompt = s.prompt ?? (process.stdin.isTTY ? '' : await readStdin());
-  const backend = await openBackend(s.backend, s.threads, (l) => process.stderr.write(l + '\n'));
+  const log = (l: string) => process.stderr.write(l + '\n');
+  // webgpu (and auto on a hardware adapter) decodes on the GPU-resident decoder; the weights load on the CPU first
+  const gpu = s.backend === 'webgpu' || s.backend === 'auto' ? await openGpuDecoding(s.backend, log, s.gpuPrecision) : null;
+  const backend = gpu ? createRefBackend() : await openCpuBackend(s.backend, s.threads, log);
   try {
     const { model, tokenizer } = loadRunModel(await fetchModelSource(s.run), backend, { tokenizer: s.tokenizer ?? undefined });
+    const session = gpu?.decoder(model);
     const fit = promptFit(model, tokenizer, prompt);
     if (fit.tokens > fit.window) process.stderr.write(`sample: the prompt is ${fit.tokens} tokens but the model's context window is ${fit.window}: only the last ${fit.window} tokens of it are used\n`);
     const seed = s.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -33,7 +39,7 @@ export async function runSample(s: SampleSettings, out: { write(s: string): unkn
     process.once('SIGINT', onSigint);
     try {
       for (let i = 0; i < s.num && !abort.signal.aborted; i++) {
-        const opts = { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, maxTokens: s.maxTokens, rng, signal: abort.signal };
+        const opts = { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, maxTokens: s.maxTokens, rng, signal: abort.signal, session };
         if (s.json) {
           const tokens: Array<{ id: number; text: string; prob: number; rank: number }> = [];
           let text = '';
@@ -54,6 +60,7 @@ export async function runSample(s: SampleSettings, out: { write(s: string): unkn
       process.off('SIGINT', onSigint);
     }
   } finally {
+    gpu?.dispose();
     backend.dispose();
   }
 }
@@ -76,7 +83,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'a JSON file of settings')
     .allowUnknownOption()
     .allowExcessArguments()
-    .addHelpText('after', `\nOther settings as --key=value: --repetition-penalty=R (default ${SAMPLE_DEFAULTS.repetitionPenalty} = off; e.g. 1.1) --backend=ref|wasm|auto --threads=N\n\nExamples:\n  tinystories sample --run runs/1M --prompt "Once upon a time" --num 3\n  tinystories sample --run hf:roneneldan/TinyStories-1M --prompt "" --temperature 0\n  tinystories sample --run stories260K.bin --tokenizer tok512.bin --prompt ""\n  echo "Tom and Lily" | tinystories sample --run runs/1M/best --temperature 0 --json`)
+    .addHelpText('after', `\nOther settings as --key=value: --repetition-penalty=R (default ${SAMPLE_DEFAULTS.repetitionPenalty} = off; e.g. 1.1) --backend=ref|wasm|webgpu|auto --threads=N --gpu-precision=auto|f16|f32 (webgpu: the weights the GPU decoder reads; auto = f16 on a hardware adapter with shader-f16, else f32)\n\nExamples:\n  tinystories sample --run runs/1M --prompt "Once upon a time" --num 3\n  tinystories sample --run hf:roneneldan/TinyStories-1M --prompt "" --temperature 0\n  tinystories sample --run stories260K.bin --tokenizer tok512.bin --prompt ""\n  echo "Tom and Lily" | tinystories sample --run runs/1M/best --temperature 0 --json`)
     .action(async (promptArg: string | undefined, opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const explicit: Record<string, unknown> = {};
       for (const key of NAMED) {

@@ -84,6 +84,7 @@ export class InferenceSession {
       ln1Rstd: v(`${l}.ln1_rstd`),
       qkv: v(`${l}.cache`),
       att: v(`${l}.att`),
+      lse: null,
       atty: v(`${l}.atty`),
       attproj: v(`${l}.attproj`),
       resMid: v(`${l}.res_mid`),

@@ -147,11 +147,18 @@ export interface ActSpec {
 }
 
 /**
+ * What each layer keeps of its attention for the backward: 'probs', the (B,NH,T,T) softmax probabilities (the CPU
+ * kernels' backward reads them; inspection shows them), or 'lse', only the online-softmax forward's per-row
+ * log-sum-exp (B,NH,T), from which WebGPU's FlashAttention-2 backward recomputes them: memory linear in T.
+ */
+export type AttentionLayout = 'probs' | 'lse';
+
+/**
  * Sizes of the activation buffer for B*T = N rows and T columns of attention. `separateProbs` gives softmax
  * probabilities their own (N,V) view; otherwise they overwrite the logits (llm.c's choice: the (N,V) tensors
- * dominate memory at large vocabularies).
+ * dominate memory at large vocabularies). In the 'lse' attention layout each layer's `att` is empty and `lse` follows it.
  */
-export function actTable(cfg: ResolvedConfig, B: number, T: number, separateProbs = false): ActSpec[] {
+export function actTable(cfg: ResolvedConfig, B: number, T: number, separateProbs = false, attention: AttentionLayout = 'probs'): ActSpec[] {
   const N = B * T;
   const { dim: C, vocabSize: V, hidden: H, nHeads: NH, nKvHeads: NKV, headSize: HS } = cfg;
   const neo = cfg.arch === 'gpt-neo';
@@ -166,7 +173,11 @@ export function actTable(cfg: ResolvedConfig, B: number, T: number, separateProb
     if (neo) a(`${p}.ln1_mean`, N);
     a(`${p}.ln1_rstd`, N);
     a(`${p}.qkv`, N * QKV);
-    a(`${p}.att`, B * NH * T * T);
+    if (attention === 'probs') a(`${p}.att`, B * NH * T * T);
+    else {
+      a(`${p}.att`, 0);
+      a(`${p}.lse`, B * NH * T);
+    }
     a(`${p}.atty`, N * C);
     a(`${p}.attproj`, N * C);
     a(`${p}.res_mid`, N * C);

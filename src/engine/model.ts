@@ -17,7 +17,7 @@
 // Nothing is allocated inside forward/backward/adamwStep once the buffers exist.
 import type { Backend, F32, I32, Kernels } from './backend.ts';
 import { type ModelConfig, type ResolvedConfig, resolveConfig } from './config.ts';
-import { type ActSpec, type DecayRun, type InitOptions, type ParamSpec, actTable, decayRuns, numel, paramTable } from './layout.ts';
+import { type ActSpec, type AttentionLayout, type DecayRun, type InitOptions, type ParamSpec, actTable, decayRuns, numel, paramTable } from './layout.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -52,7 +52,10 @@ export interface LayerActs<T = F32> {
   ln1Mean: T | null;
   ln1Rstd: T;
   qkv: T;
+  /** Softmax probabilities (B,NH,T,T); empty in actTable's 'lse' layout, which keeps `lse` instead. */
   att: T;
+  /** The online-softmax forward's per-row log-sum-exp (B,NH,T), in the 'lse' layout only (WebGPU's trainer). */
+  lse: T | null;
   atty: T;
   attproj: T;
   resMid: T;
@@ -188,6 +191,7 @@ export function actViews(cfg: ResolvedConfig, table: ActSpec[], buf: F32): ActVi
       ln1Rstd: get(m, `${p}.ln1_rstd`),
       qkv: get(m, `${p}.qkv`),
       att: get(m, `${p}.att`),
+      lse: opt(`${p}.lse`),
       atty: get(m, `${p}.atty`),
       attproj: get(m, `${p}.attproj`),
       resMid: get(m, `${p}.res_mid`),
@@ -277,7 +281,13 @@ export interface GradScratch<T = F32> {
 /** The kernels blocksBackward adds to BlockKernels, over any tensor type T. */
 export interface BackwardKernels<T> extends BlockKernels<T> {
   matmul_backward(dinp: T | null, dweight: T | null, dbias: T | null, dout: T, inp: T, weight: T, N: number, C: number, OC: number): void;
-  attention_backward(dqkv: T, datt: T, dout: T, qkv: T, att: T, B: number, S: number, NH: number, NKV: number, HS: number, window: number, scale: number): void;
+  /**
+   * The contract's attention_backward plus `saved`: where the layout kept the forward's output and log-sum-exp
+   * instead of the probabilities (LayerActs.lse), WebGPU's FlashAttention-2 backward recomputes the probabilities
+   * from them (memory linear in T) and ignores att. The CPU backends always get null here and read att, so their
+   * kernels keep the contract's signature (a 12-argument method satisfies this one).
+   */
+  attention_backward(dqkv: T, datt: T, dout: T, qkv: T, att: T, B: number, S: number, NH: number, NKV: number, HS: number, window: number, scale: number, saved: { out: T; lse: T } | null): void;
   rope_backward(dqkv: T, B: number, S: number, NH: number, NKV: number, HS: number, theta: number, pos0: number): void;
   gelu_backward(dinp: T, inp: T, dout: T, N: number): void;
   swiglu_backward(dinp: T, inp: T, dout: T, N: number, H: number): void;
@@ -329,7 +339,7 @@ export function blocksBackward<T>(k: BackwardKernels<T>, cfg: ResolvedConfig, p:
       zero(d.datty, N * C);
       k.matmul_backward(d.datty, lg.attw, lg.attb, d.dres, la.atty, lp.attw, N, C, C);
       zero(d.dqkv, N * QKV);
-      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale);
+      k.attention_backward(d.dqkv, d.datt, d.datty, la.qkv, la.att, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale, la.lse ? { out: la.atty, lse: la.lse } : null);
       if (!neo) k.rope_backward(d.dqkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
       zero(d.dln, N * C);
       k.matmul_backward(d.dln, lg.qkvw, null, d.dqkv, la.ln1, lp.qkvw, N, C, QKV);
@@ -337,15 +347,18 @@ export function blocksBackward<T>(k: BackwardKernels<T>, cfg: ResolvedConfig, p:
     }
 }
 
-/** The activation-gradient scratch of one layer (reused by every layer), in order. */
-export function gradScratchTable(cfg: ResolvedConfig, B: number, T: number): ActSpec[] {
+/**
+ * The activation-gradient scratch of one layer (reused by every layer), in order. datt is the attention backward's
+ * scratch: (B,NH,T,T) for the probabilities' gradient, or in the 'lse' layout (see actTable) one value per row.
+ */
+export function gradScratchTable(cfg: ResolvedConfig, B: number, T: number, attention: AttentionLayout = 'probs'): ActSpec[] {
   const N = B * T;
   const C = cfg.dim;
   return [
     { name: 'dres', size: N * C },
     { name: 'dln', size: N * C },
     { name: 'dqkv', size: N * qkvWidth(cfg) },
-    { name: 'datt', size: B * cfg.nHeads * T * T },
+    { name: 'datt', size: B * cfg.nHeads * T * (attention === 'probs' ? T : 1) },
     { name: 'datty', size: N * C },
     { name: 'dfch', size: N * (cfg.arch === 'gpt-neo' ? 1 : 2) * cfg.hidden },
     { name: 'dfchAct', size: N * cfg.hidden },

@@ -34,6 +34,15 @@ export async function openBackend(kind: BackendKind, threads: number, log: (line
     const gpu = await (await import('./webgpu/choose.ts')).chooseWebGpu(kind, log);
     if (gpu) return gpu;
   }
+  return openCpuBackend(kind, threads, log);
+}
+
+/**
+ * The CPU half of openBackend: WASM (threads as there), falling back to the reference with a note on `log` unless
+ * `kind` is 'wasm' (then a UserError). For callers that already passed WebGPU over themselves.
+ */
+export async function openCpuBackend(kind: BackendKind, threads: number, log: (line: string) => void = () => {}): Promise<Backend> {
+  if (kind === 'ref') return createRefBackend();
   const n = resolveThreads(threads, '--threads', log);
   try {
     const create = await loadWasmFactory();

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { generate } from '../sample/generate.ts';
+import { type GpuDecoding, generationBackendName } from '../sample/gpu-decoding.ts';
 import { loadRunModel } from '../sample/load.ts';
 import { rngFor } from '../synth/prompts.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
@@ -45,9 +46,9 @@ export function completionKey(entry: ModelEntry, beginnings: string[], s: Sampli
  * Generates (or reloads from `outDir`) the completions of every beginning by one model. Completion j of beginning i
  * draws from rngFor(seed, i, j), so any subset can be regenerated identically.
  */
-export async function completeBeginnings(entry: ModelEntry, beginnings: string[], s: SamplingConfig, backend: Backend, outDir: string, onProgress?: (done: number, total: number) => void): Promise<CompletionSet> {
+export async function completeBeginnings(entry: ModelEntry, beginnings: string[], s: SamplingConfig, backend: Backend, outDir: string, onProgress?: (done: number, total: number) => void, gpu: GpuDecoding | null = null): Promise<CompletionSet> {
   const file = join(outDir, 'completions', `${safeName(entry.id)}.json`);
-  const key = completionKey(entry, beginnings, s, backend.name);
+  const key = completionKey(entry, beginnings, s, generationBackendName(backend, gpu));
   if (existsSync(file)) {
     try {
       const stored = JSON.parse(readFileSync(file, 'utf8')) as CompletionSet;
@@ -57,6 +58,8 @@ export async function completeBeginnings(entry: ModelEntry, beginnings: string[]
     }
   }
   const { model, tokenizer } = loadRunModel(entry.path, backend);
+  // with GPU decoding one decoder (KV cache) serves every completion of this model
+  const session = gpu?.decoder(model);
   const completions: Completion[] = [];
   const total = beginnings.length * s.completions;
   let tokens = 0;
@@ -65,7 +68,7 @@ export async function completeBeginnings(entry: ModelEntry, beginnings: string[]
     for (let j = 0; j < s.completions; j++) {
       let text = '';
       let n = 0;
-      for await (const t of generate(model, tokenizer, beginnings[i]!, { temperature: s.temperature, topK: s.topK, topP: s.topP, maxTokens: s.maxTokens, rng: rngFor(s.seed, i, j) })) {
+      for await (const t of generate(model, tokenizer, beginnings[i]!, { temperature: s.temperature, topK: s.topK, topP: s.topP, maxTokens: s.maxTokens, rng: rngFor(s.seed, i, j), session })) {
         text += t.text;
         n++;
       }
@@ -74,6 +77,7 @@ export async function completeBeginnings(entry: ModelEntry, beginnings: string[]
       onProgress?.(completions.length, total);
     }
   }
+  gpu?.release(model);
   const secs = (performance.now() - t0) / 1000;
   const set: CompletionSet = { model: entry.id, params: model.numParams(), arch: model.cfg.arch, key, completions, tokensPerSecond: secs > 0 ? tokens / secs : 0, reused: false };
   writeFileAtomicSync(file, JSON.stringify(set, null, 1) + '\n');

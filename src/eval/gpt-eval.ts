@@ -8,7 +8,8 @@ import { createProvider, type ProviderName } from '../llm/index.ts';
 import { PriceTable } from '../llm/pricing.ts';
 import { Scheduler, type SchedulerOptions } from '../llm/scheduler.ts';
 import type { ChatProvider, Usage } from '../llm/types.ts';
-import { openBackend, type BackendKind } from '../engine/open-backend.ts';
+import type { BackendKind } from '../engine/open-backend.ts';
+import { openBackendWithGpuDecoding } from '../sample/gpu-decoding.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
@@ -77,8 +78,7 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
     json: config.judge.json,
     parseRetries: config.judge.parseRetries,
   };
-  const backend = await openBackend(config.backend, config.threads, log);
-  const backendName = backend.name;
+  const { backend, gpu, name: backendName } = await openBackendWithGpuDecoding(config.backend, config.threads, log);
   const reportedModels = new Set<string>();
   const perModelLines: string[][] = models.map(() => []);
   // Generation (CPU) and judging (network) overlap: a model's completions go to the judge while the next model
@@ -97,7 +97,7 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
         const set = await completeBeginnings(entry, beginnings, config.sampling, backend, config.out, (d) => {
           generated = base + d;
           tick();
-        });
+        }, gpu);
         generated = base + set.completions.length;
         tick();
         const job = Promise.all(
@@ -112,6 +112,7 @@ export async function runGptEval(config: GptEvalConfig, io: GptEvalIO = {}): Pro
         pending.push(job);
       }
     } finally {
+      gpu?.dispose();
       backend.dispose();
       // a generation error still waits for the judge calls in flight, so the cache is closed after them
       await Promise.allSettled(pending);

@@ -14,7 +14,8 @@ import { FEATURES, uniformFeatures } from '../synth/features.ts';
 import { rngFor, samplePromptSpec } from '../synth/prompts.ts';
 import { containsWord, words } from '../synth/vocab.ts';
 import { builtinWordLists, type WordLists as BuiltinLists } from '../synth/words/index.ts';
-import { openBackend, type BackendKind } from '../engine/open-backend.ts';
+import type { BackendKind } from '../engine/open-backend.ts';
+import { openBackendWithGpuDecoding } from '../sample/gpu-decoding.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
@@ -158,23 +159,24 @@ export async function runInstructEval(config: InstructEvalConfig, io: { log?: (l
   const scheduler = new Scheduler(provider, { concurrency: config.judge.concurrency, rpm: config.judge.rpm, tpm: config.judge.tpm, maxRetries: config.judge.maxRetries, timeoutMs: config.judge.timeoutMs, ...io.scheduler });
   const cache = new JudgeCache(config.judge.cache ?? defaultJudgeCachePath(config.out));
   const settings: JudgeSettings = { scheduler, providerName: provider.name, model: config.judge.model, cache, temperature: config.judge.temperature };
-  const backend = await openBackend(config.backend, config.threads, log);
-  const backendName = backend.name;
+  const { backend, gpu, name: backendName } = await openBackendWithGpuDecoding(config.backend, config.threads, log);
   const models: InstructModelReport[] = [];
   const lines: string[] = [];
   const reported = new Set<string>();
   try {
     for (const entry of expandRuns(config.runs, false)) {
       const { model, tokenizer } = loadRunModel(entry.path, backend);
+      const session = gpu?.decoder(model);
       const prog = new Progress({ label: `instruct ${entry.id}`, total: prompts.length, unit: 'stories', quiet: io.quiet });
       const stories: string[] = [];
       for (let i = 0; i < prompts.length; i++) {
         let text = '';
-        for await (const t of generate(model, tokenizer, instructModelPrompt(prompts[i]!), { ...config.sampling, rng: rngFor(config.sampling.seed, i, 1) })) text += t.text;
+        for await (const t of generate(model, tokenizer, instructModelPrompt(prompts[i]!), { ...config.sampling, rng: rngFor(config.sampling.seed, i, 1), session })) text += t.text;
         stories.push(text.trim());
         prog.update(i + 1);
       }
       prog.done();
+      gpu?.release(model);
       const usage: Usage = { inputTokens: 0, outputTokens: 0 };
       const outcomes = await Promise.all(
         stories.map(async (story, i) => {
@@ -230,6 +232,7 @@ export async function runInstructEval(config: InstructEvalConfig, io: { log?: (l
       });
     }
   } finally {
+    gpu?.dispose();
     backend.dispose();
     cache.close();
   }

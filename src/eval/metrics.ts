@@ -6,11 +6,13 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cacheDir } from '../data/hf.ts';
 import { readDocuments, resolveSource } from '../data/read.ts';
-import type { Backend } from '../engine/backend.ts';
+import type { Model } from '../engine/model.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { generate } from '../sample/generate.ts';
 import { loadRunModel } from '../sample/load.ts';
 import { rngFor } from '../synth/prompts.ts';
-import { openBackend, type BackendKind } from '../engine/open-backend.ts';
+import type { BackendKind } from '../engine/open-backend.ts';
+import { openBackendWithGpuDecoding, type GpuDecoding } from '../sample/gpu-decoding.ts';
 import { tokenByteLengths } from '../train/bpb.ts';
 import { writeFileAtomicSync } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -121,14 +123,15 @@ export async function memorization(texts: string[], index: NgramIndex, train: st
   return { completions: texts.length, rouge, over05: results.filter((r) => r.rouge[4] > 0.5).length / Math.max(1, results.length), histogram: { labels: ROUGE_BINS, counts }, worst };
 }
 
-async function generateCompletions(entry: ModelEntry, prompts: string[], s: MetricsConfig['sampling'], backend: Backend): Promise<string[]> {
-  const { model, tokenizer } = loadRunModel(entry.path, backend);
+async function generateCompletions(model: Model, tokenizer: Tokenizer, prompts: string[], s: MetricsConfig['sampling'], gpu: GpuDecoding | null): Promise<string[]> {
+  const session = gpu?.decoder(model);
   const out: string[] = [];
   for (let i = 0; i < prompts.length; i++) {
     let text = '';
-    for await (const t of generate(model, tokenizer, prompts[i]!, { ...s, rng: rngFor(s.seed, i, 0) })) text += t.text;
+    for await (const t of generate(model, tokenizer, prompts[i]!, { ...s, rng: rngFor(s.seed, i, 0), session })) text += t.text;
     out.push(text);
   }
+  gpu?.release(model);
   return out;
 }
 
@@ -148,9 +151,8 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
   const prompts = config.generate ? (config.beginnings ? loadBeginnings(config.beginnings) : docs.slice(0, config.samples).map(firstSentence)) : [];
   let idx: Awaited<ReturnType<typeof loadOrBuildIndex>> | null = null;
   if (config.train && config.generate) idx = await loadOrBuildIndex(config.train, config.index, io.quiet);
-  const backend = await openBackend(config.backend, config.threads, log);
+  const { backend, gpu, name: backendName } = await openBackendWithGpuDecoding(config.backend, config.threads, log);
   const reports: MetricsModelReport[] = [];
-  const backendName = backend.name;
   try {
     for (const entry of models) {
       const { model, tokenizer } = loadRunModel(entry.path, backend);
@@ -165,7 +167,7 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
       let generation: GenerationMetrics | null = null;
       let mem: MemorizationSummary | null = null;
       if (config.generate && prompts.length) {
-        const texts = await generateCompletions(entry, prompts, config.sampling, backend);
+        const texts = await generateCompletions(model, tokenizer, prompts, config.sampling, gpu);
         generation = { completions: texts.length, distinct: { 1: distinctN(texts, 1).distinct, 2: distinctN(texts, 2).distinct, 3: distinctN(texts, 3).distinct }, vocab: vocabAdherence(texts, vocab) };
         // Memorization is measured on what the model wrote (the completion, without the prompt), as in the paper.
         if (idx && config.train) mem = await memorization(texts, idx.index, config.train, config.candidates, 5, io.quiet ? undefined : log);
@@ -173,6 +175,7 @@ export async function runMetrics(config: MetricsConfig, io: { log?: (l: string) 
       reports.push({ id: entry.id, path: entry.path, weightsSha256: entry.weightsSha256, step: entry.step, params: model.numParams(), window, lm, generation, memorization: mem });
     }
   } finally {
+    gpu?.dispose();
     backend.dispose();
   }
   let reference: MetricsReport['reference'] = null;

@@ -26,6 +26,8 @@ export const SampleSettingsSchema = z.strictObject({
   /** 'ref' (the TS reference, fast enough for one sequence of a small model), 'wasm' or 'auto'. */
   backend: z.enum(['auto', 'wasm', 'ref', 'webgpu']).default('ref'),
   threads: z.number().int().min(0).default(1),
+  /** With --backend webgpu: the weights the GPU decoder reads; 'auto' = f16 on a hardware adapter with shader-f16, else f32. */
+  gpuPrecision: z.enum(['auto', 'f16', 'f32']).default('auto'),
 });
 
 export type SampleSettings = z.infer<typeof SampleSettingsSchema>;

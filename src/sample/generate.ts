@@ -30,10 +30,25 @@ export interface GenerateOptions extends Partial<SamplingSettings> {
   stopAtEot?: boolean;
   /** Start the context with <|endoftext|> (how stories begin in training; default true when the tokenizer has it). */
   prependEot?: boolean;
-  /** Reuse a KV-cache session (reset first) instead of allocating one per call. */
-  session?: InferenceSession;
+  /** Reuse a KV-cache decoder (reset first) instead of allocating a CPU InferenceSession per call: e.g. a GpuDecoder. */
+  session?: Decoder;
   /** Stop early when aborted. */
   signal?: AbortSignal;
+}
+
+/**
+ * A KV-cache decoder generation runs on: the CPU InferenceSession (synchronous) or the WebGPU GpuDecoder (its logits
+ * come back asynchronously). Both slide the same way when the context is full (keep the last half, re-prefill).
+ */
+export interface Decoder {
+  /** Positions the cache holds. */
+  readonly ctx: number;
+  /** Empties the cache. */
+  reset(): void;
+  /** Appends tokens; the logits after the last one (valid until the next call). */
+  prefill(tokens: ArrayLike<number>): Float32Array | Promise<Float32Array>;
+  /** Appends one token; the next-token logits (valid until the next call). */
+  step(token: number): Float32Array | Promise<Float32Array>;
 }
 
 /** Prompt tokens the model sees (with the leading <|endoftext|>), and how many of them fit its context window. */
@@ -68,7 +83,7 @@ export async function* generate(model: Model, tokenizer: Tokenizer, prompt: stri
   if (context.length > session.ctx) context.splice(0, context.length - session.ctx);
   session.reset();
   const decoder = tokenizer.streamDecoder(context[context.length - 1]);
-  let logits = session.prefill(context);
+  let logits = await session.prefill(context);
   for (let n = 0; n < maxTokens; n++) {
     if (opts.signal?.aborted) return;
     const { token, sampledProb } = chooseToken(logits, context, s, rng);
@@ -77,7 +92,7 @@ export async function* generate(model: Model, tokenizer: Tokenizer, prompt: stri
     const out: GeneratedToken = { id: token, text: decoder.push(token), prob: probs[token]!, rank: rankOf(logits, token), sampledProb };
     context.push(token);
     yield out;
-    if (n + 1 < maxTokens) logits = session.step(token);
+    if (n + 1 < maxTokens) logits = await session.step(token);
     // Let the event loop run (stdout flushes, Ctrl-C) between tokens.
     await new Promise<void>((r) => setImmediate(r));
   }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../engine/backend.ts';
+import type { GpuDecoding } from '../sample/gpu-decoding.ts';
 import { readInspectReport } from '../inspect/index.ts';
 import type { NeuronReport } from '../inspect/neurons.ts';
 import { UserError } from '../util/errors.ts';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   pollMs?: number;
   /** Compute backend for the interactive pages (default the TS reference). */
   backend?: Backend;
+  /** Decode the playground on the GPU instead (GpuDecoder); the other pages stay on `backend`. */
+  gpu?: GpuDecoding;
   /** Log a line per request error. */
   log?: (line: string) => void;
 }
@@ -180,7 +183,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   const webDir = o.webDir ?? DEFAULT_WEB_DIR;
   const store = new RunStore(root);
-  const models = new ModelCache(3, o.backend);
+  const models = new ModelCache(3, o.backend, o.gpu);
   const neurons = new NeuronIndex();
   const stories = new Map<string, Promise<{ source: string; stories: string[] }>>();
   const liveClients = new Set<(event: string, data: unknown) => void>();

@@ -5,6 +5,7 @@ import { InferenceSession } from '../engine/inference.ts';
 import type { Model } from '../engine/model.ts';
 import { type AttentionMaps, type HeadStats, HeadStatsAccumulator, attentionForText, encodeForModel } from '../inspect/attention.ts';
 import type { NeuronReport } from '../inspect/neurons.ts';
+import type { Decoder } from '../sample/generate.ts';
 import { type SamplingSettings, chooseToken, rankOf, softmax } from '../sample/processors.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { UserError } from '../util/errors.ts';
@@ -14,7 +15,9 @@ import { Rng } from '../util/rng.ts';
 export interface InteractiveModel {
   model: Model;
   tokenizer: Tokenizer;
-  sessions: InferenceSession[];
+  sessions: Decoder[];
+  /** Makes a session when none is idle (e.g. a GPU decoder); default a CPU InferenceSession on the model's backend. */
+  newSession?: () => Decoder;
 }
 
 /** Yields to the event loop between tokens (setImmediate on Node, a message tick in browsers). */
@@ -66,12 +69,12 @@ export async function* playground(m: InteractiveModel, prompt: string, o: Playgr
   const ids = tokenizer.encode(prompt);
   const context = eot >= 0 ? [eot, ...ids] : ids;
   if (context.length === 0) throw new UserError('empty prompt and the tokenizer has no <|endoftext|> to start from');
-  const session = m.sessions.pop() ?? new InferenceSession(model);
+  const session = m.sessions.pop() ?? m.newSession?.() ?? new InferenceSession(model);
   try {
     session.reset();
     const rng = new Rng(o.seed);
     const decoder = tokenizer.streamDecoder();
-    let logits = session.prefill(context);
+    let logits = await session.prefill(context);
     for (let n = 0; n < o.maxTokens; n++) {
       if (signal?.aborted) return 'aborted';
       const { token } = chooseToken(logits, context, o, rng);
@@ -79,7 +82,7 @@ export async function* playground(m: InteractiveModel, prompt: string, o: Playgr
       const probs = softmax(logits);
       yield { id: token, text: decoder.push(token), prob: probs[token]!, rank: rankOf(logits, token), alts: topAlternatives(probs, tokenizer, 5) };
       context.push(token);
-      if (n + 1 < o.maxTokens) logits = session.step(token);
+      if (n + 1 < o.maxTokens) logits = await session.step(token);
       await nextTurn();
     }
     return 'length';

@@ -6,8 +6,9 @@ import { readDocuments } from '../data/read.ts';
 import { readFirstDocs } from '../data/shards.ts';
 import type { Backend } from '../engine/backend.ts';
 import { createRefBackend } from '../engine/ref/index.ts';
-import type { InferenceSession } from '../engine/inference.ts';
 import type { Model } from '../engine/model.ts';
+import type { Decoder } from '../sample/generate.ts';
+import type { GpuDecoding } from '../sample/gpu-decoding.ts';
 import { loadRunModel } from '../sample/load.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { runShardDir } from '../train/run-config.ts';
@@ -19,7 +20,9 @@ interface Loaded {
   tokenizer: Tokenizer;
   mtimeMs: number;
   /** Idle KV-cache sessions: each generation takes one (or makes one) and returns it, so concurrent streams never share a cache. */
-  sessions: InferenceSession[];
+  sessions: Decoder[];
+  /** With GPU decoding: a GpuDecoder over the model's GPU weights. */
+  newSession?: () => Decoder;
 }
 
 /** Loaded models keyed by weights directory, reloaded when model.safetensors changes, at most `max` kept. */
@@ -30,8 +33,17 @@ export class ModelCache {
   constructor(
     private readonly max = 3,
     backend?: Backend,
+    /** Decode the playground on the GPU (the weights are uploaded per loaded model, freed when it leaves the cache). */
+    private readonly gpu?: GpuDecoding,
   ) {
     this.backend = backend ?? createRefBackend();
+  }
+
+  private drop(dir: string): void {
+    const old = this.cache.get(dir);
+    if (!old) return;
+    this.cache.delete(dir);
+    this.gpu?.release(old.model);
   }
 
   get(dir: string): Loaded {
@@ -47,12 +59,14 @@ export class ModelCache {
     let loaded: Loaded;
     try {
       const { model, tokenizer } = loadRunModel(dir, this.backend);
-      loaded = { model, tokenizer, mtimeMs, sessions: [] };
+      const gpu = this.gpu;
+      loaded = { model, tokenizer, mtimeMs, sessions: [], newSession: gpu ? () => gpu.decoder(model) : undefined };
     } catch (e) {
       throw new HttpError(422, `cannot load the model: ${(e as Error).message.split('\n')[0]}`);
     }
+    this.drop(dir);
     this.cache.set(dir, loaded);
-    while (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!);
+    while (this.cache.size > this.max) this.drop(this.cache.keys().next().value!);
     return loaded;
   }
 }

@@ -51,20 +51,26 @@ export function validationStarts(length: number, B: number, T: number, batches: 
 }
 
 /**
+ * The fixed validation windows of `split` (validationStarts) loaded B at a time into one reused Batch; `rows` is
+ * how many rows each holds (the last may hold fewer). Shared by validationLoss and the GPU trainer's validation.
+ */
+export function* validationBatches(split: TokenWindows, B: number, T: number, batches: number): Generator<{ batch: Batch; rows: number }> {
+  const starts = validationStarts(split.length, B, T, batches);
+  const batch = new Batch(B, T);
+  for (let i = 0; i < starts.length; i += B) yield { batch, rows: batch.fill(split, starts.slice(i, i + B)) };
+}
+
+/**
  * Mean loss over the fixed validation windows of `split` (validationStarts), in batches of B; null when the split
  * holds no window.
  * @example const val = validationLoss(model, shards.val, 8, 256, 20);
  */
 export function validationLoss(model: Model, split: TokenWindows, B: number, T: number, batches: number): number | null {
-  const starts = validationStarts(split.length, B, T, batches);
-  if (starts.length < 1) return null;
-  const batch = new Batch(B, T);
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < starts.length; i += B) {
-    const b = batch.fill(split, starts.slice(i, i + B));
-    sum += model.forward(batch.x, batch.y, b, T) * b;
-    count += b;
+  for (const { batch, rows } of validationBatches(split, B, T, batches)) {
+    sum += model.forward(batch.x, batch.y, rows, T) * rows;
+    count += rows;
   }
-  return sum / count;
+  return count > 0 ? sum / count : null;
 }

@@ -9,13 +9,14 @@ import { configFieldName, fromHfConfig, isHfConfigFile, readModelConfigFile, toH
 import { type LoadedCheckpoint, type TrainState, loadLatestCheckpoint, saveBest, saveCheckpoint, writeRunFiles } from '../checkpoint/run-dir.ts';
 import type { NamedTensor } from '../checkpoint/safetensors.ts';
 import type { Backend } from '../engine/backend.ts';
+import { createRefBackend } from '../engine/ref/index.ts';
 import { type ModelConfig, presetConfig, resolveConfig } from '../engine/config.ts';
 import { exportHfTensors, importHfTensors } from '../engine/hf.ts';
 import { InferenceSession } from '../engine/inference.ts';
 import { Model } from '../engine/model.ts';
 import { isHfSpec } from '../data/hf.ts';
 import { readDocuments, resolveSource } from '../data/read.ts';
-import { type TokenShards, type TokenSplit, isShardDir, openShards, readManifest, shardTokenizerPath, splitOf, tokenizeToShards, tokenizerFingerprint } from '../data/shards.ts';
+import { type TokenShards, isShardDir, openShards, readManifest, shardTokenizerPath, splitOf, tokenizeToShards, tokenizerFingerprint } from '../data/shards.ts';
 import { readModelSource } from '../interop/resolve.ts';
 import { HF_TOKENIZER_FILE, loadTokenizer, tokenizerFileIn, tokenizerFileName } from '../tokenizer/hf-json.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -25,10 +26,12 @@ import { UserError } from '../util/errors.ts';
 import { Progress, formatSeconds } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { generateText } from '../sample/generate.ts';
-import { openBackend } from '../engine/open-backend.ts';
-import { bitsPerByte, textBytes, tokenByteLengths, validationTextBytes } from './bpb.ts';
+import { openCpuBackend } from '../engine/open-backend.ts';
+import { openGpuKernels } from '../engine/webgpu/choose.ts';
+import { bitsPerByte, tokenByteLengths, validationTextBytes } from './bpb.ts';
 import { RESUME_MUTABLE, type TrainSettings, TrainSettingsSchema } from './settings.ts';
-import { Batch, validationLoss, validationStarts } from './batch.ts';
+import { Batch } from './batch.ts';
+import { type StepEngine, TrainingDiverged, cpuStepEngine, gpuStepEngine } from './step-engine.ts';
 import { DataOrder } from './data-order.ts';
 import { checkTrainingMemory } from './memory.ts';
 import { type MetricsRecord, appendJsonLine, readJsonLines, truncateJsonLines } from './metrics.ts';
@@ -128,51 +131,7 @@ function restoreOptimizer(model: Model, tensors: Map<string, NamedTensor>, where
   v.set(tv.data);
 }
 
-/** A step whose loss or gradient norm is not finite, or whose update made a weight non-finite: the run stops there. */
-export class TrainingDiverged extends UserError {}
-
-/** What an optimizer step reads: the model, the batch loader, the training split and its order. */
-interface StepContext {
-  model: Model;
-  backend: Backend;
-  batch: Batch;
-  split: TokenSplit;
-  order: DataOrder;
-  s: TrainSettings;
-  /** UTF-8 bytes per token id, for the step's bits per byte. */
-  byteTable: Uint32Array;
-}
-
-/**
- * One optimizer step, llm.c's five calls: per micro-batch load a batch, forward, backward; then clip and AdamW.
- * Throws TrainingDiverged before the update when the loss or the gradient norm is not finite, and after it when a
- * weight became non-finite, so non-finite weights are never checkpointed.
- */
-function trainStep(c: StepContext, step: number, lr: number): { loss: number; gradNorm: number; textBytes: number } {
-  const { model, batch, s } = c;
-  model.zeroGrad();
-  let lossSum = 0;
-  let bytes = 0;
-  for (let micro = 0; micro < s.gradAccum; micro++) {
-    batch.fill(c.split, c.order.next(batch.B));
-    lossSum += model.forward(batch.x, batch.y, batch.B, batch.T);
-    bytes += textBytes(c.byteTable, batch.y);
-    model.backward();
-  }
-  if (s.gradAccum > 1) c.backend.scale(model.grads, model.nParams, 1 / s.gradAccum);
-  const gradNorm = s.gradClip > 0 ? model.clipGradNorm(s.gradClip) : model.gradNorm();
-  const loss = lossSum / s.gradAccum;
-  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new TrainingDiverged(`step ${step + 1}: the loss is ${loss} and the gradient norm ${gradNorm}`);
-  model.adamwStep({ lr, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, t: step + 1, decayEmbeddings: s.decayEmbeddings });
-  // One sumsq kernel pass (SIMD, on the backend's threads) tells whether any weight is non-finite; the scan for which
-  // one runs only then, so the every-step check stays off the main thread's hot path.
-  if (!Number.isFinite(c.backend.sumsq(model.params, model.nParams))) {
-    const p = model.params;
-    const i = p.findIndex((x) => !Number.isFinite(x));
-    throw new TrainingDiverged(`step ${step + 1}: the update made ${i >= 0 ? `parameter ${i} ${p[i]}` : 'the weights overflow'} (loss ${loss}, gradient norm ${gradNorm})`);
-  }
-  return { loss, gradNorm, textBytes: bytes };
-}
+export { TrainingDiverged } from './step-engine.ts';
 
 interface Prepared {
   runDir: string;
@@ -333,35 +292,19 @@ async function prepareResume(runDirArg: string, overrides: Partial<TrainSettings
   return { runDir, settings: s, tokenizer, shards, modelConfig, checkpoint, T };
 }
 
-/** Seconds per optimizer step: the faster of two forward+backward passes over the first batch after a warmup pass (no update). */
-function measureStepSeconds(model: Model, split: TokenSplit, B: number, T: number, accum: number): number {
-  const batch = new Batch(B, T);
-  batch.fill(split, Array.from({ length: B }, (_, b) => Math.min(b * T, split.length - T - 1)));
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    model.zeroGrad();
-    model.forward(batch.x, batch.y, B, T);
-    model.backward();
-    if (i > 0) best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  model.zeroGrad();
-  return best * accum;
-}
-
 /**
  * The run's total steps: --steps as given; --minutes from the measured step time (capped at --max-epochs passes over
  * the data), or the saved count when a resume does not change --minutes; else the saved count or 1000. `measured` is
  * the step time when it was measured (then the loop re-plans from the real pace).
  */
-function planTotalSteps(p: Prepared, state: TrainState, model: Model, minutesGiven: boolean, log: (line: string) => void): { totalSteps: number; measured: number | null } {
+async function planTotalSteps(p: Prepared, state: TrainState, engine: StepEngine, minutesGiven: boolean, log: (line: string) => void): Promise<{ totalSteps: number; measured: number | null }> {
   const s = p.settings;
   const B = s.batchSize;
   const T = p.T;
   if (s.steps !== null) return { totalSteps: s.steps, measured: null };
   if (s.minutes === null) return { totalSteps: p.checkpoint ? state.totalSteps : 1000, measured: null };
   if (p.checkpoint && !minutesGiven) return { totalSteps: state.totalSteps, measured: null };
-  const measured = measureStepSeconds(model, p.shards.train, B, T, s.gradAccum);
+  const measured = await engine.measureStepSeconds(p.shards.train, B, T, s.gradAccum);
   // Validation forward passes cost about a third of a training step per batch.
   const overhead = s.valEvery > 0 ? (s.valBatches / 3 / s.valEvery) * measured : 0;
   let totalSteps = state.step + Math.max(1, Math.floor((s.minutes * 60) / (measured + overhead)));
@@ -397,23 +340,17 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
   const { runDir, tokenizer, shards, T } = p;
   const B = s.batchSize;
   checkSplits(shards, T, s);
-  const backend: Backend = await openBackend(s.backend, s.threads, log);
+  const engine = await openStepEngine(p, log);
   try {
-    const model = new Model(p.modelConfig, backend, { seed: s.seed, batch: B, seq: T });
+    const model = engine.host;
     let state: TrainState;
-    if (p.checkpoint) {
-      importHfTensors(model, p.checkpoint.model);
-      restoreOptimizer(model, p.checkpoint.optimizer, p.checkpoint.dir);
-      state = p.checkpoint.state;
-    } else {
-      if (p.initTensors) importHfTensors(model, p.initTensors); // --init: the given weights, a fresh optimizer
-      state = { step: 0, totalSteps: 0, cursor: { epoch: 0, position: 0 }, rng: new Rng(s.seed ^ 0x5eed).state(), tokens: 0, wallSeconds: 0, bestValLoss: null, bestStep: null, lastValLoss: null };
-    }
+    if (p.checkpoint) state = p.checkpoint.state;
+    else state = { step: 0, totalSteps: 0, cursor: { epoch: 0, position: 0 }, rng: new Rng(s.seed ^ 0x5eed).state(), tokens: 0, wallSeconds: 0, bestValLoss: null, bestStep: null, lastValLoss: null };
     // Anything a crashed session logged after its checkpoint is redone, so it is cut from the logs first.
     truncateJsonLines(join(runDir, 'metrics.jsonl'), state.step);
     truncateJsonLines(join(runDir, 'samples.jsonl'), state.step);
 
-    const plan = planTotalSteps(p, state, model, 'minutes' in settings, log);
+    const plan = await planTotalSteps(p, state, engine, 'minutes' in settings, log);
     const measured = plan.measured;
     let totalSteps = plan.totalSteps;
     state.totalSteps = totalSteps;
@@ -424,7 +361,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
     if (state.step >= totalSteps) {
       log(`${runDir} is already at step ${state.step} of ${totalSteps}; pass a larger --steps (or --minutes) to train on`);
       const last = readJsonLines<MetricsRecord>(join(runDir, 'metrics.jsonl')).at(-1);
-      return { runDir, step: state.step, totalSteps, loss: last?.loss ?? NaN, valLoss: state.lastValLoss, valBpb: null, bestValLoss: state.bestValLoss, bestValBpb: null, bestStep: state.bestStep, reason: 'done', seconds: 0, tokensPerSecond: 0, backend: backend.name };
+      return { runDir, step: state.step, totalSteps, loss: last?.loss ?? NaN, valLoss: state.lastValLoss, valBpb: null, bestValLoss: state.bestValLoss, bestValBpb: null, bestStep: state.bestStep, reason: 'done', seconds: 0, tokensPerSecond: 0, backend: engine.name };
     }
     if (io.printConfig ?? !s.quiet) {
       log(`run ${runDir}`);
@@ -433,8 +370,8 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
     if (!s.quiet) {
       const what = s.init ? `--init ${s.init}` : (s.modelConfig ?? s.preset);
       log(
-        `model ${what} (${p.modelConfig.arch}, ${(model.numParams() / 1e6).toFixed(2)}M params, vocab ${tokenizer.vocabSize}) on ${backend.name}` +
-          `${backend.threads > 1 ? ` x${backend.threads}` : ''}; data ${shards.train.length.toLocaleString('en-US')} train / ${shards.val.length.toLocaleString('en-US')} val tokens`,
+        `model ${what} (${p.modelConfig.arch}, ${(model.numParams() / 1e6).toFixed(2)}M params, vocab ${tokenizer.vocabSize}) on ${engine.name}` +
+          `${engine.where}; data ${shards.train.length.toLocaleString('en-US')} train / ${shards.val.length.toLocaleString('en-US')} val tokens`,
       );
       const from = state.step > 0 ? `steps ${state.step + 1}-${totalSteps}` : `${totalSteps} steps`;
       log(`training ${from} of ${tokensPerStep.toLocaleString('en-US')} tokens${measured !== null ? ` (${formatSeconds(measured)}/step measured, for ${s.minutes} min)` : ''}, ${epochsOf(totalSteps, shards.train.length, tokensPerStep).toFixed(1)} epochs`);
@@ -447,7 +384,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
     let lastValBpb: number | null = null;
     const order = new DataOrder(shards.train.length, T, s.seed, state.cursor);
     const rng = Rng.fromState(state.rng);
-    const stepper: StepContext = { model, backend, batch: new Batch(B, T), split: shards.train, order, s, byteTable };
+    const stepData = { batch: new Batch(B, T), split: shards.train, order, s, byteTable };
     let session: InferenceSession | null = null;
     let checkpointedStep = -1;
     const stop = new StopRequest({ handleSignals: io.handleSignals, signal: io.signal, log, lastCheckpoint: () => checkpointedStep });
@@ -465,7 +402,8 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
     const wallBase = state.wallSeconds;
     let lastLoss = NaN;
     let stepSecondsSum = 0;
-    const checkpoint = () => {
+    const checkpoint = async () => {
+      await engine.sync(true);
       checkpointedStep = state.step;
       state.cursor = { ...order.cursor };
       state.rng = rng.state();
@@ -476,7 +414,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
       while (state.step < totalSteps && !stop.reason) {
         const t0 = performance.now();
         const lr = learningRate(schedule, state.step, totalSteps);
-        const { loss: stepLoss, gradNorm, textBytes: stepBytes } = trainStep(stepper, state.step, lr);
+        const { loss: stepLoss, gradNorm, textBytes: stepBytes } = await engine.step(stepData, state.step, lr);
         state.step++;
         state.tokens += tokensPerStep;
         const stepSeconds = (performance.now() - t0) / 1000;
@@ -494,7 +432,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
         };
         const last = state.step >= totalSteps;
         if ((s.valEvery > 0 && state.step % s.valEvery === 0) || last) {
-          const val = validationLoss(model, shards.val, B, T, s.valBatches);
+          const val = await engine.validationLoss(shards.val, B, T, s.valBatches);
           if (val !== null) {
             record.val_loss = val;
             lastValBpb = bitsPerByte(val * valText.tokens, valText.bytes);
@@ -503,6 +441,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
             if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) {
               state.bestValLoss = val;
               state.bestStep = state.step;
+              await engine.sync(false);
               saveBest(runDir, state.step, val, hfTensors(model));
             }
             if (!last && shouldStopEarly(state.step, state.bestStep, s.valEvery, s.patience)) {
@@ -514,6 +453,7 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
         appendJsonLine(join(runDir, 'metrics.jsonl'), record);
         io.onStep?.(record);
         if (s.sampleEvery > 0 && state.step % s.sampleEvery === 0) {
+          await engine.sync(false); // the GPU trainer's samples run on the host copy of the weights
           session ??= new InferenceSession(model);
           const text = await generateText(model, tokenizer, s.samplePrompt, { maxTokens: s.sampleTokens, temperature: 0.8, topK: 0, rng, session });
           appendJsonLine(join(runDir, 'samples.jsonl'), { step: state.step, prompt: s.samplePrompt, text });
@@ -533,13 +473,13 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
           progressOpts.total = Math.max(1, totalSteps - startStep);
         }
         if (s.minutes !== null && measured !== null && elapsed > s.minutes * 60 * 1.25 + 30) stop.request('time');
-        if (last || stop.reason || (s.checkpointEvery > 0 && state.step % s.checkpointEvery === 0)) checkpoint();
+        if (last || stop.reason || (s.checkpointEvery > 0 && state.step % s.checkpointEvery === 0)) await checkpoint();
         const tps = Math.round(tokensPerStep / stepSeconds);
         progress.update(state.step - startStep, `step ${state.step}/${totalSteps} loss ${lastLoss.toFixed(3)}${state.lastValLoss !== null ? ` val ${state.lastValLoss.toFixed(3)}` : ''}${lastValBpb !== null ? ` (${lastValBpb.toFixed(3)} bpb)` : ''} ${formatRate(tps)} tok/s`);
         // Let signals and timers run between steps.
         await new Promise<void>((r) => setImmediate(r));
       }
-      if (checkpointedStep !== state.step) checkpoint(); // stopped between steps: the checkpoint is still written
+      if (checkpointedStep !== state.step) await checkpoint(); // stopped between steps: the checkpoint is still written
       progress.done();
     } catch (e) {
       if (e instanceof TrainingDiverged) {
@@ -569,10 +509,40 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
       reason: stop.reason ?? 'done',
       seconds,
       tokensPerSecond: steps > 0 ? (steps * tokensPerStep) / stepSecondsSum : 0,
-      backend: backend.name,
+      backend: engine.name,
     };
   } finally {
+    engine.dispose();
+  }
+}
+
+/**
+ * The run's step engine with its starting weights (a fresh init, --init or the checkpoint's, with its AdamW moments).
+ * webgpu, and auto on a hardware adapter: the GPU-resident trainer, its host copy on the reference backend with
+ * weights only (no activations: the host only exports checkpoints and runs samples). Otherwise the engine's Model
+ * on WASM or the reference, its activations reserved for B x T up front.
+ */
+async function openStepEngine(p: Prepared, log: (line: string) => void): Promise<StepEngine> {
+  const s = p.settings;
+  const gpu = s.backend === 'webgpu' || s.backend === 'auto' ? await openGpuKernels(s.backend, log) : null;
+  let backend: Backend;
+  try {
+    backend = gpu ? createRefBackend() : await openCpuBackend(s.backend, s.threads, log);
+  } catch (e) {
+    gpu?.kernels.dispose();
+    throw e;
+  }
+  try {
+    const model = new Model(p.modelConfig, backend, gpu ? { seed: s.seed } : { seed: s.seed, batch: s.batchSize, seq: p.T });
+    if (p.checkpoint) {
+      importHfTensors(model, p.checkpoint.model);
+      restoreOptimizer(model, p.checkpoint.optimizer, p.checkpoint.dir);
+    } else if (p.initTensors) importHfTensors(model, p.initTensors); // --init: the given weights, a fresh optimizer
+    return gpu ? await gpuStepEngine(model, gpu, s.batchSize, p.T, p.checkpoint !== null) : cpuStepEngine(model, backend);
+  } catch (e) {
     backend.dispose();
+    gpu?.kernels.dispose();
+    throw e;
   }
 }
 

@@ -1,9 +1,10 @@
-// How `--backend auto` treats WebGPU adapters: CPU emulations (lavapipe, SwiftShader, fallback adapters) are never
-// chosen; the decision is printed as one line.
+// How `--backend auto` treats WebGPU adapters: a hardware adapter is taken for the GPU-resident path (openGpuKernels),
+// CPU emulations (lavapipe, SwiftShader, fallback adapters) never, and never the per-kernel bridge (chooseWebGpu);
+// the decision is printed as one line.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adapterLabel, summarizeAdapter } from '../../src/engine/webgpu/device.ts';
-import { chooseWebGpu } from '../../src/engine/webgpu/choose.ts';
+import { autoPassOver, chooseWebGpu, openGpuKernels } from '../../src/engine/webgpu/choose.ts';
 import { parseBackendKind } from '../../src/cli/_flags.ts';
 
 /** An object with the GPUAdapter fields summarizeAdapter reads. */
@@ -22,6 +23,14 @@ describe('webgpu adapter classification', () => {
     assert.equal(h100.subgroups, true);
     assert.match(adapterLabel(h100), /^NVIDIA H100 80GB HBM3 \[nvidia, hardware, shader-f16, subgroups\]$/);
     assert.equal(summarizeAdapter(adapter({ vendor: 'apple', architecture: 'metal-3' })).software, false);
+  });
+
+  it('auto takes a hardware adapter and passes CPU emulations over, saying why', () => {
+    assert.equal(autoPassOver(summarizeAdapter(adapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))), null);
+    assert.equal(autoPassOver(summarizeAdapter(adapter({ vendor: 'apple', architecture: 'metal-3' }))), null);
+    const why = autoPassOver(summarizeAdapter(adapter({ vendor: 'mesa', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)' })));
+    assert.match(why ?? '', /^the WebGPU adapter llvmpipe: Mesa 25\.0\.7 \(LLVM 15\.0\.6\) \[mesa, software\] is a CPU emulation, slower than the WASM kernels$/);
+    assert.match(autoPassOver(summarizeAdapter(adapter({ vendor: 'google', architecture: 'swiftshader' }))) ?? '', /CPU emulation/);
   });
 
   it('accepts --backend webgpu and still refuses an unknown backend', () => {
@@ -49,7 +58,42 @@ describe('webgpu adapter classification', () => {
     }
   });
 
-  it('auto prints one line saying what it chose and why, and takes WASM until the resident trainer backs the commands', async () => {
+  it('the GPU-resident path: webgpu opens kernels on the adapter or fails with one line; auto prints one line and takes only a hardware adapter', async () => {
+    const lines: string[] = [];
+    let gpu: Awaited<ReturnType<typeof openGpuKernels>> = null;
+    try {
+      gpu = await openGpuKernels('webgpu', (l) => lines.push(l));
+    } catch (e) {
+      assert.match((e as Error).message, /^--backend=webgpu: .+; use --backend=wasm$/);
+    }
+    if (gpu) {
+      try {
+        assert.deepEqual(lines, [`backend webgpu: webgpu on ${gpu.label}`]);
+        const t = { buf: gpu.kernels.createBuffer(3), off: 0 };
+        gpu.kernels.write(t, Float32Array.of(1, 2, 3));
+        const out = { buf: gpu.kernels.createBuffer(1), off: 0 };
+        gpu.kernels.sum(out, t, 3, true);
+        assert.deepEqual([...(await gpu.kernels.read([{ t: out, n: 1 }]))[0]!], [14]);
+      } finally {
+        gpu.kernels.dispose();
+      }
+    }
+    const autoLines: string[] = [];
+    const auto = await openGpuKernels('auto', (l) => autoLines.push(l));
+    try {
+      assert.equal(autoLines.length, 1, autoLines.join('\n'));
+      if (auto) {
+        assert.equal(auto.summary.software, false);
+        assert.equal(autoLines[0], `backend auto: webgpu on ${auto.label}`);
+      } else assert.match(autoLines[0]!, /^backend auto: wasm \(.+\)$/);
+      // lavapipe, the adapter of a CPU-only machine with Vulkan installed, is never chosen
+      if (gpu?.summary.software) assert.equal(auto, null);
+    } finally {
+      auto?.kernels.dispose();
+    }
+  });
+
+  it('auto never takes the per-kernel bridge: it prints one line saying why and takes WASM', async () => {
     const lines: string[] = [];
     const be = await chooseWebGpu('auto', (l) => lines.push(l));
     try {

@@ -18,6 +18,8 @@ export interface GpuAdapterSummary {
 /** An adapter with its device, or the reason there is none. */
 export type GpuAcquire = { ok: true; adapter: GPUAdapter; device: GPUDevice; summary: GpuAdapterSummary } | { ok: false; reason: string };
 
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName];
+
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render|warp/i;
 
 /** Reads adapter.info and classifies it; works on Dawn and browsers (which may blank some fields). */
@@ -55,7 +57,10 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
   const summary = summarizeAdapter(adapter);
   const lim = adapter.limits;
   try {
+    // optional features the decoder uses when present (webgpu/decode.ts): asking for them costs nothing elsewhere
+    const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({
+      requiredFeatures,
       requiredLimits: {
         maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
         maxBufferSize: lim.maxBufferSize,

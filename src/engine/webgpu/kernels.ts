@@ -1,7 +1,7 @@
 // The kernel contract of backend.ts on GPU-resident tensors: each method records one or a few dispatches (same
 // arguments, dims and += rules as the reference), and nothing runs until flush() or a trainer replays a recording.
 /// <reference types="@webgpu/types" />
-import { type Dispatch, type GpuTensor, MAP_READ, ProgramCache, USAGE, groups1d } from './program.ts';
+import { type Dispatch, type GpuTensor, MAP_READ, ProgramCache, type ProgramDef, USAGE, groups1d } from './program.ts';
 import { HS_MAX, KERNELS, type KernelDef } from './wgsl.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -96,7 +96,12 @@ export class GpuKernels {
     return list;
   }
 
-  private run(def: KernelDef, args: ReadonlyArray<T | null>, params: ReadonlyArray<number>, groups: [number, number, number], consts?: Record<string, number | boolean>): void {
+  /** Records one dispatch of a kernel defined outside wgsl.ts (the decoder's kernels, wgsl-decode.ts). */
+  dispatch(def: ProgramDef, args: ReadonlyArray<T | null>, params: ReadonlyArray<number>, groups: [number, number, number], consts?: Record<string, number | boolean>): void {
+    this.run(def, args, params, groups, consts);
+  }
+
+  private run(def: ProgramDef, args: ReadonlyArray<T | null>, params: ReadonlyArray<number>, groups: [number, number, number], consts?: Record<string, number | boolean>): void {
     this.pending.push(this.programs.dispatch(def, args, params, groups, consts));
   }
 
@@ -169,8 +174,9 @@ export class GpuKernels {
   }
 
   /**
-   * The online-softmax forward (O(T) memory: out and a per-row log-sum-exp), then att materialised from the
-   * log-sum-exp when att is given (the contract's probabilities, used by the backward and by inspection).
+   * The online-softmax forward (O(T) memory: out and a per-row log-sum-exp, into `lse` (B,NH,T) when given), then
+   * att materialised from the log-sum-exp when att is given (the contract's probabilities, for inspection; the
+   * backward does not need them).
    */
   attention_forward(out: T, att: T | null, qkv: T, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number, lse?: T): void {
     const l = lse ?? this.scratchOf('lse', B * NH * T);
@@ -180,11 +186,23 @@ export class GpuKernels {
     if (att) this.run1d(KERNELS.attention_probs, B * NH * T * T, [att, qkv, l], dims);
   }
 
-  attention_backward(dqkv: T, datt: T, dout: T, qkv: T, att: T, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {
+  /**
+   * FlashAttention-2's backward (wgsl.ts): recomputes the probabilities from qkv and the forward's per-row
+   * log-sum-exp, so att is never read. `saved` is what the forward kept (its output and lse, as the resident
+   * trainer lays them out); without it (the contract's callers, which hold only att) the forward runs again into
+   * scratch first. datt is scratch: its first B*NH*T elements receive the row terms D = dout . out.
+   */
+  attention_backward(dqkv: T, datt: T, dout: T, qkv: T, _att: T, B: number, T: number, NH: number, NKV: number, HS: number, window: number, scale: number, saved: { out: T; lse: T } | null = null): void {
     checkHeadSize(HS);
     const dims = [B, T, NH, NKV, HS, window, scale];
-    this.run1d(KERNELS.attention_backward_q, B * NH * T, [dqkv, datt, dout, qkv, att], dims);
-    this.run1d(KERNELS.attention_backward_kv, B * NKV * T * HS, [dqkv, datt, att, dout, qkv], dims);
+    let s = saved;
+    if (!s) {
+      s = { out: this.scratchOf('attention out', B * T * NH * HS), lse: this.scratchOf('lse', B * NH * T) };
+      this.attention_forward(s.out, null, qkv, B, T, NH, NKV, HS, window, scale, s.lse);
+    }
+    this.run1d(KERNELS.attention_backward_d, B * NH * T, [datt, dout, s.out], dims);
+    this.run(KERNELS.attention_backward_dq, [dqkv, dout, qkv, s.lse, datt], dims, [Math.ceil(T / 64), B * NH, 1]);
+    this.run(KERNELS.attention_backward_dkv, [dqkv, dout, qkv, s.lse, datt], dims, [Math.ceil(T / 64), B * NKV, 1]);
   }
 
   attention_decode_forward(out: T, att: T, qkv: T, t: number, NH: number, NKV: number, HS: number, window: number, scale: number): void {

@@ -3,6 +3,15 @@
 /// <reference types="@webgpu/types" />
 import type { KernelDef } from './wgsl.ts';
 
+/**
+ * What dispatch() compiles: a wgsl.ts kernel, or one that also binds f16/u32 arrays and opens with module
+ * directives (`enable f16;`, `diagnostic(...)`; wgsl-decode.ts). Offsets of an f16 argument count 2-byte elements.
+ */
+export interface ProgramDef extends Omit<KernelDef, 'args'> {
+  args: ReadonlyArray<readonly [name: string, type: 'f32' | 'i32' | 'f16' | 'u32', access: 'r' | 'w']>;
+  directives?: readonly string[];
+}
+
 /** A float or int view into a GPU buffer: `off` counts 4-byte elements from the buffer's start. */
 export interface GpuTensor {
   buf: GPUBuffer;
@@ -73,10 +82,10 @@ export class ProgramCache {
    * One dispatch of `def` over `args` (null for an absent optional input: HAS_<name> is false) with uniform
    * `params` (in the def's order) and compile-time `consts`.
    */
-  dispatch(def: KernelDef, args: ReadonlyArray<GpuTensor | null>, params: ReadonlyArray<number>, groups: [number, number, number], consts: Record<string, number | boolean> = {}): Dispatch {
+  dispatch(def: ProgramDef, args: ReadonlyArray<GpuTensor | null>, params: ReadonlyArray<number>, groups: [number, number, number], consts: Record<string, number | boolean> = {}): Dispatch {
     if (args.length !== def.args.length || params.length !== def.params.length) throw new Error(`internal: ${def.name} called with the wrong arity`);
     // one binding per distinct buffer; read_write when any argument on it writes
-    const bufs: Array<{ buf: GPUBuffer; type: 'f32' | 'i32'; write: boolean }> = [];
+    const bufs: Array<{ buf: GPUBuffer; type: string; write: boolean }> = [];
     const slot: number[] = [];
     def.args.forEach(([name, type, access], i) => {
       const a = args[i];
@@ -134,8 +143,8 @@ export class ProgramCache {
     return { pipeline, bind, groups, uniform };
   }
 
-  private compile(def: KernelDef, consts: Record<string, number | boolean>, slot: number[], bufs: Array<{ type: string; write: boolean }>, key: string): GPUComputePipeline {
-    const lines: string[] = [];
+  private compile(def: ProgramDef, consts: Record<string, number | boolean>, slot: number[], bufs: Array<{ type: string; write: boolean }>, key: string): GPUComputePipeline {
+    const lines: string[] = [...(def.directives ?? [])];
     for (const [k, v] of Object.entries(consts)) lines.push(constDecl(k, v));
     const fields = [...def.args.map(([name]) => `o_${name}: u32`), ...def.params.map(([name, type]) => `${name}: ${type}`)];
     lines.push(`struct Params { ${fields.join(', ')} }`);

@@ -5,9 +5,11 @@
 // next step can be submitted before the previous one's numbers arrive.
 //
 // Buffers (4-byte elements): params, grads, m, v (paramTable order); acts (actTable order, probs overwrite
-// logits); gacts (gradScratchTable order); inputs, targets (i32, B*T); lse (B*NH*T, the attention forward's
-// log-sum-exp, reused by every layer); step = [lr, 1-beta1^t, 1-beta2^t, grad scale, grad norm, dloss, loss sum,
-// 0] (the host writes lr, the bias corrections and dloss before each submit; the GPU writes the rest).
+// logits; the 'lse' attention layout: each layer keeps its attention forward's per-row log-sum-exp, never the
+// B*NH*T*T probabilities, which the FlashAttention-2 backward recomputes); gacts (gradScratchTable order, the same
+// layout); inputs, targets (i32, B*T); step = [lr, 1-beta1^t, 1-beta2^t, grad scale, grad norm, dloss, loss sum,
+// sum of squared parameters after the update] (the host writes lr, the bias corrections and dloss before each
+// submit; the GPU writes the rest).
 /// <reference types="@webgpu/types" />
 import type { F32 } from '../backend.ts';
 import { type ModelConfig, type ResolvedConfig, resolveConfig } from '../config.ts';
@@ -23,10 +25,15 @@ export interface GpuStepOptions extends AdamWOptions {
   maxGradNorm?: number;
 }
 
-/** What one step reports: the mean loss over non-ignored positions and the gradient norm before clipping. */
+/**
+ * What one step reports: the mean loss over non-ignored positions, the gradient norm before clipping, and the sum of
+ * squared parameters after the update (not finite when the update made a weight non-finite: a trainer's divergence
+ * check without reading the weights back).
+ */
 export interface GpuStepResult {
   loss: number;
   gradNorm: number;
+  paramSumsq: number;
 }
 
 export type Views<V> = { [K in keyof V]: V[K] extends F32 ? GpuTensor : V[K] extends F32 | null ? GpuTensor | null : V[K] extends F32[] ? GpuTensor[] : V[K] extends LayerParams[] ? Array<Views<LayerParams>> : V[K] extends Array<infer E> ? Array<Views<E>> : V[K] };
@@ -57,7 +64,7 @@ export class GpuModel {
   readonly nParams: number;
   readonly capB: number;
   readonly capT: number;
-  private readonly bufs: Record<'params' | 'grads' | 'm' | 'v' | 'acts' | 'gacts' | 'inputs' | 'targets' | 'lse' | 'step' | 'ss', GPUBuffer>;
+  private readonly bufs: Record<'params' | 'grads' | 'm' | 'v' | 'acts' | 'gacts' | 'inputs' | 'targets' | 'step' | 'ss', GPUBuffer>;
   /** Parameter views (GPU tensors in paramTable order), shared with GpuDecoder. */
   readonly p: Views<ParamViews>;
   private readonly g: Views<ParamViews>;
@@ -74,8 +81,8 @@ export class GpuModel {
     this.capT = T;
     this.table = paramTable(cfg, init);
     this.nParams = this.table.reduce((s, e) => s + numel(e.shape), 0);
-    const at_ = actTable(cfg, B, T, false);
-    const gt = gradScratchTable(cfg, B, T);
+    const at_ = actTable(cfg, B, T, false, 'lse');
+    const gt = gradScratchTable(cfg, B, T, 'lse');
     const sum = (t: Array<{ size: number }>) => t.reduce((s, e) => s + e.size, 0);
     // every buffer is bound whole in a dispatch, so each must fit the adapter's largest storage binding
     const maxBinding = k.device.limits.maxStorageBufferBindingSize;
@@ -92,7 +99,6 @@ export class GpuModel {
       gacts: mk(sum(gt), 'activation grads'),
       inputs: mk(B * T, 'inputs'),
       targets: mk(B * T, 'targets'),
-      lse: mk(B * cfg.nHeads * T, 'attention lse'),
       step: mk(8, 'step scalars'),
       ss: mk(4, 'grad sumsq'),
     };
@@ -119,6 +125,11 @@ export class GpuModel {
     if (params.length !== m.nParams) throw new UserError(`GpuModel: ${params.length} parameters given, the config has ${m.nParams}`);
     k.write({ buf: m.bufs.params, off: 0 }, params);
     return m;
+  }
+
+  /** Bytes of GPU memory this model allocated (linear in batch and sequence length: no T x T attention buffer). */
+  get bytes(): number {
+    return Object.values(this.bufs).reduce((s, b) => s + b.size, 0);
   }
 
   /** Uploads one batch; returns the number of positions with a target. */
@@ -148,7 +159,6 @@ export class GpuModel {
     const HS = cfg.headSize;
     const neo = cfg.arch === 'gpt-neo';
     const inputs = { buf: this.bufs.inputs, off: 0 };
-    const lse = { buf: this.bufs.lse, off: 0 };
     k.encoder_forward(a.res[0]!, inputs, p.wte, p.wpe, B, T, C, 0);
     for (let l = 0; l < cfg.nLayers; l++) {
       const la = a.layers[l]!;
@@ -156,7 +166,7 @@ export class GpuModel {
       normForward(k, cfg, la.ln1, la.ln1Mean, la.ln1Rstd, a.res[l]!, lp.ln1w, lp.ln1b, N);
       k.matmul_forward(la.qkv, la.ln1, lp.qkvw, null, N, C, qkvWidth(cfg));
       if (!neo) k.rope_forward(la.qkv, B, T, NH, NKV, HS, cfg.ropeTheta, 0);
-      k.attention_forward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale, lse);
+      k.attention_forward(la.atty, null, la.qkv, B, T, NH, NKV, HS, cfg.windows[l]!, cfg.attnScale, la.lse!);
       blockTail(k, cfg, lp, la, a.res[l]!, a.res[l + 1]!, N);
     }
     normForward(k, cfg, a.lnf, a.lnfMean, a.lnfRstd, a.res[cfg.nLayers]!, p.lnfw, p.lnfb, N);
@@ -166,10 +176,10 @@ export class GpuModel {
     k.sum({ buf: this.bufs.step, off: 6 }, a.losses, N, false);
   }
 
-  /** Records model.ts's backward from the loss (dloss from step[5]), grads zeroed first. */
-  private recordBackward(B: number, T: number): void {
+  /** Records model.ts's backward from the loss (dloss from step[5]); grads zeroed first, or added to (accumulation). */
+  private recordBackward(B: number, T: number, zero = true): void {
     const { cfg, k, a, p, g, d } = this;
-    k.fill({ buf: this.bufs.grads, off: 0 }, this.nParams);
+    if (zero) k.fill({ buf: this.bufs.grads, off: 0 }, this.nParams);
     k.crossentropy_softmax_backward(a.probs, a.probs, { buf: this.bufs.targets, off: 0 }, 0, B * T, cfg.vocabSize, { buf: this.bufs.step, off: 5 });
     blocksBackward(k, cfg, p, g, a, d, B, T, (t, n) => k.fill(t, n));
     k.encoder_backward(g.wte, g.wpe, d.dres, { buf: this.bufs.inputs, off: 0 }, B, T, cfg.dim);
@@ -200,12 +210,10 @@ export class GpuModel {
   }
 
   /**
-   * One training step: forward with loss, backward, optional global-norm clipping, AdamW. Returns when the
-   * loss and norm are read back; call step() again before awaiting to keep the GPU busy.
+   * Writes the step's scalars and returns the program key of its update: optional 1/micro gradient scaling
+   * (accumulation), global-norm clipping, AdamW, then the parameters' sum of squares into step[7].
    */
-  step(inputs: Int32Array, targets: Int32Array, B: number, T: number, o: GpuStepOptions): Promise<GpuStepResult> {
-    const valid = this.upload(inputs, targets, B, T);
-    if (valid === 0) throw new UserError('step: the batch has no non-ignored target');
+  private prepareUpdate(o: GpuStepOptions, micro: number): { key: string; record: () => void } {
     const b1 = o.beta1 ?? 0.9;
     const b2 = o.beta2 ?? 0.999;
     const eps = o.eps ?? 1e-8;
@@ -213,20 +221,64 @@ export class GpuModel {
     const maxNorm = o.maxGradNorm ?? 0;
     const decayEmb = o.decayEmbeddings ?? false;
     this.k.write({ buf: this.bufs.step, off: 0 }, Float32Array.of(o.lr, 1 - Math.pow(b1, o.t), 1 - Math.pow(b2, o.t)));
-    this.k.write({ buf: this.bufs.step, off: 5 }, Float32Array.of(1 / valid));
-    const prog = this.program(`step|${B}|${T}|${b1}|${b2}|${eps}|${wd}|${maxNorm}|${decayEmb}`, () => {
-      this.recordForward(B, T, true);
-      this.recordBackward(B, T);
+    const record = () => {
       const step = { buf: this.bufs.step, off: 0 };
       const ss = { buf: this.bufs.ss, off: 0 };
-      this.k.sum(ss, { buf: this.bufs.grads, off: 0 }, this.nParams, true);
+      const grads = { buf: this.bufs.grads, off: 0 };
+      if (micro > 1) this.k.scale(grads, this.nParams, 1 / micro);
+      this.k.sum(ss, grads, this.nParams, true);
       this.k.clipFactor(step, ss, maxNorm);
       for (const r of decayRuns(this.table, decayEmb)) {
         const t = (buf: GPUBuffer) => ({ buf, off: r.offset });
         this.k.adamw(t(this.bufs.params), t(this.bufs.grads), t(this.bufs.m), t(this.bufs.v), step, r.n, b1, b2, eps, r.decay ? wd : 0);
       }
+      this.k.sum({ buf: this.bufs.step, off: 7 }, { buf: this.bufs.params, off: 0 }, this.nParams, true);
+    };
+    return { key: `${micro}|${b1}|${b2}|${eps}|${wd}|${maxNorm}|${decayEmb}`, record };
+  }
+
+  /**
+   * One training step: forward with loss, backward, optional global-norm clipping, AdamW. Returns when the
+   * loss and norm are read back; call step() again before awaiting to keep the GPU busy.
+   */
+  step(inputs: Int32Array, targets: Int32Array, B: number, T: number, o: GpuStepOptions): Promise<GpuStepResult> {
+    const valid = this.upload(inputs, targets, B, T);
+    if (valid === 0) throw new UserError('step: the batch has no non-ignored target');
+    this.k.write({ buf: this.bufs.step, off: 5 }, Float32Array.of(1 / valid));
+    const update = this.prepareUpdate(o, 1);
+    const prog = this.program(`step|${B}|${T}|${update.key}`, () => {
+      this.recordForward(B, T, true);
+      this.recordBackward(B, T);
+      update.record();
     });
-    return this.submit(prog).then((s) => ({ gradNorm: s[0]!, loss: s[2]! / valid }));
+    return this.submit(prog).then((s) => ({ gradNorm: s[0]!, loss: s[2]! / valid, paramSumsq: s[3]! }));
+  }
+
+  /**
+   * Gradient accumulation, first half: forward with loss and backward of one micro-batch, the gradients zeroed
+   * first (`first`) or added to. Resolves to the micro-batch's mean loss; the queue keeps the order, so several
+   * can be submitted before any is awaited. Finish the step with update(o, micro-batches).
+   */
+  accumulate(inputs: Int32Array, targets: Int32Array, B: number, T: number, first: boolean): Promise<number> {
+    const valid = this.upload(inputs, targets, B, T);
+    if (valid === 0) throw new UserError('step: the batch has no non-ignored target');
+    this.k.write({ buf: this.bufs.step, off: 5 }, Float32Array.of(1 / valid));
+    const prog = this.program(`accumulate|${B}|${T}|${first}`, () => {
+      this.recordForward(B, T, true);
+      this.recordBackward(B, T, first);
+    });
+    return this.submit(prog).then((s) => s[2]! / valid);
+  }
+
+  /**
+   * Gradient accumulation, second half: scales the summed gradients of `micro` micro-batches by 1/micro (their
+   * mean, as a single batch of all of them would give), then clips and applies AdamW like step().
+   * The result's loss is NaN: accumulate() reported the losses.
+   */
+  update(o: GpuStepOptions, micro: number): Promise<GpuStepResult> {
+    const update = this.prepareUpdate(o, micro);
+    const prog = this.program(`update|${update.key}`, update.record);
+    return this.submit(prog).then((s) => ({ gradNorm: s[0]!, loss: NaN, paramSumsq: s[3]! }));
   }
 
   /** The mean loss of a batch without training (evaluation). */

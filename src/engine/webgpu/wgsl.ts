@@ -18,7 +18,7 @@ export interface KernelDef {
   body: string;
 }
 
-const REDUCE = /* wgsl */ `
+export const REDUCE = /* wgsl */ `
 var<workgroup> red: array<f32, WG>;
 fn wg_sum(v: f32, lid: u32) -> f32 {
   red[lid] = v;
@@ -50,15 +50,22 @@ fn first_key(t: u32, window: u32) -> u32 {
   return 0u;
 }`;
 
+// GELU's tanh terms from e = exp(2u): 0.5 (1 + tanh u) = e / (e + 1) and 1 - tanh^2 u = 4e / (e + 1)^2. Written
+// this way (not 1 + tanh) they keep full relative precision where tanh is near -1, which the reference's float64
+// tanh does and f32 cancellation did not (gelu_backward was 1.4e-6 off on a conformance input).
 const TANH = /* wgsl */ `
-fn tanh_f(u: f32) -> f32 {
+fn gelu_terms(u: f32) -> vec2<f32> {
   let e = exp(2.0 * clamp(u, -15.0, 15.0));
-  return (e - 1.0) / (e + 1.0);
+  let d = e + 1.0;
+  return vec2<f32>(e / d, 4.0 * e / (d * d));
 }`;
 
 /** Largest head size the attention kernels take (private arrays are sized by it; HS itself is a uniform). */
 export const HS_MAX = 128;
-/** Keys per tile of the online-softmax forward: K and V tiles of KT x HS_MAX floats fill 16 KiB. */
+/**
+ * Rows per tile of the attention kernels (keys of the forward and dq, queries of dk/dv): two tiles of KT x HS_MAX
+ * floats fill 16 KiB, the workgroup memory every WebGPU adapter offers.
+ */
 export const KEY_TILE = 16;
 
 const ATT_DIMS = [['B', 'u32'], ['T', 'u32'], ['NH', 'u32'], ['NKV', 'u32'], ['HS', 'u32'], ['window', 'u32'], ['scale', 'f32']] as const;
@@ -344,7 +351,8 @@ ${FIRST_KEY}`,
   }`,
   },
   attention_probs: {
-    // materialises att (B,NH,T,T) = exp(score - lse) for the backward pass and for inspection
+    // materialises att (B,NH,T,T) = exp(score - lse): the contract's probabilities (conformance, inspection); the
+    // backward below does not read them
     name: 'attention_probs', wg: 256, extra: FIRST_KEY,
     args: [['att', 'f32', 'w'], ['qkv', 'f32', 'r'], ['lse', 'f32', 'r']],
     params: ATT_DIMS,
@@ -367,70 +375,171 @@ ${FIRST_KEY}`,
   }
   att[GI] = v;`,
   },
-  attention_backward_q: {
-    // per query row: datt = dout . v, then the softmax backward into datt (as dscores), and dq
-    name: 'attention_backward_q', wg: 64, extra: `const HS_MAX = ${HS_MAX}u;\n${FIRST_KEY}`,
-    args: [['dqkv', 'f32', 'w'], ['datt', 'f32', 'w'], ['dout', 'f32', 'r'], ['qkv', 'f32', 'r'], ['att', 'f32', 'r']],
+  // FlashAttention-2's backward (Dao, 2023), O(T) memory: nothing of size T x T is read or written. The forward
+  // kept each row's log-sum-exp, so p = exp(scale * q.k - lse) is recomputed bit for bit as the forward summed it;
+  // with D = dout . out per row, dscore = p * (dout . v - D) * scale. Three passes: D; dq per query (keys and values
+  // stream through workgroup memory); dk, dv per key (queries and their douts stream, over every head of the GQA
+  // group, so no two threads add into the same element and no atomics are needed).
+  attention_backward_d: {
+    name: 'attention_backward_d', wg: 256,
+    args: [['dd', 'f32', 'w'], ['dout', 'f32', 'r'], ['out', 'f32', 'r']],
     params: ATT_DIMS,
     body: `
   if (GI >= P.B * P.NH * P.T) { return; }
-  let R = (P.NH + 2u * P.NKV) * P.HS;
-  let bh = GI / P.T;
+  let b = GI / (P.NH * P.T);
+  let h = (GI / P.T) % P.NH;
   let t = GI % P.T;
+  let o = (b * P.T + t) * P.NH * P.HS + h * P.HS;
+  var s = 0.0;
+  for (var i = 0u; i < P.HS; i++) { s += dout[o + i] * out[o + i]; }
+  dd[GI] = s;`,
+  },
+  attention_backward_dq: {
+    // one thread per query, the forward's tiling: a workgroup's 64 queries of one (batch, head) share key tiles
+    name: 'attention_backward_dq', wg: 64,
+    args: [['dqkv', 'f32', 'w'], ['dout', 'f32', 'r'], ['qkv', 'f32', 'r'], ['lse', 'f32', 'r'], ['dd', 'f32', 'r']],
+    params: ATT_DIMS,
+    extra: `
+const HS_MAX = ${HS_MAX}u;
+const KT = ${KEY_TILE}u;
+var<workgroup> Ks: array<f32, KT * HS_MAX>;
+var<workgroup> Vs: array<f32, KT * HS_MAX>;
+${FIRST_KEY}`,
+    body: `
+  let R = (P.NH + 2u * P.NKV) * P.HS;
+  let bh = wid.y;
   let b = bh / P.NH;
   let h = bh % P.NH;
   let g = h / (P.NH / P.NKV);
-  let ao = GI * P.T;
+  let t0 = wid.x * 64u;
+  let t = t0 + lid;
+  let valid = t < P.T;
+  let tl = min(t0 + 63u, P.T - 1u);
   let qo = (b * P.T + t) * R + h * P.HS;
-  let doo = (b * P.T + t) * P.NH * P.HS + h * P.HS;
-  let lo = first_key(t, P.window);
+  var q: array<f32, HS_MAX>;
   var d: array<f32, HS_MAX>;
-  for (var i = 0u; i < P.HS; i++) { d[i] = dout[doo + i]; }
-  var dot = 0.0;
-  for (var j = lo; j <= t; j++) {
-    let vr = (b * P.T + j) * R + (P.NH + P.NKV + g) * P.HS;
-    var s = 0.0;
-    for (var i = 0u; i < P.HS; i++) { s += d[i] * qkv[vr + i]; }
-    datt[ao + j] = s;
-    dot += att[ao + j] * s;
-  }
   var dq: array<f32, HS_MAX>;
-  for (var j = lo; j <= t; j++) {
-    let ds = att[ao + j] * (datt[ao + j] - dot) * P.scale;
-    datt[ao + j] = ds;
-    let kr = (b * P.T + j) * R + (P.NH + g) * P.HS;
-    for (var i = 0u; i < P.HS; i++) { dq[i] += ds * qkv[kr + i]; }
+  var m = 0.0;
+  var dt = 0.0;
+  if (valid) {
+    let doo = (b * P.T + t) * P.NH * P.HS + h * P.HS;
+    for (var i = 0u; i < P.HS; i++) {
+      q[i] = qkv[qo + i];
+      d[i] = dout[doo + i];
+    }
+    m = lse[bh * P.T + t];
+    dt = dd[bh * P.T + t];
   }
-  for (var i = 0u; i < P.HS; i++) { dqkv[qo + i] += dq[i]; }`,
+  let lo = first_key(t, P.window);
+  for (var j0 = first_key(t0, P.window); j0 <= tl; j0 += KT) {
+    for (var idx = lid; idx < KT * P.HS; idx += 64u) {
+      let j = j0 + idx / P.HS;
+      let i = idx % P.HS;
+      if (j <= tl) {
+        let rb = (b * P.T + j) * R;
+        Ks[idx] = qkv[rb + (P.NH + g) * P.HS + i];
+        Vs[idx] = qkv[rb + (P.NH + P.NKV + g) * P.HS + i];
+      }
+    }
+    workgroupBarrier();
+    if (valid) {
+      for (var jj = 0u; jj < KT; jj++) {
+        let j = j0 + jj;
+        if (j >= lo && j <= t) {
+          var s = 0.0;
+          var dp = 0.0;
+          for (var i = 0u; i < P.HS; i++) {
+            s += q[i] * Ks[jj * P.HS + i];
+            dp += d[i] * Vs[jj * P.HS + i];
+          }
+          s *= P.scale;
+          let ds = exp(s - m) * (dp - dt) * P.scale;
+          for (var i = 0u; i < P.HS; i++) { dq[i] += ds * Ks[jj * P.HS + i]; }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    for (var i = 0u; i < P.HS; i++) { dqkv[qo + i] += dq[i]; }
+  }`,
   },
-  attention_backward_kv: {
-    // per key row and channel: sums over the queries (of every head in the GQA group) that saw it
-    name: 'attention_backward_kv', wg: 64,
-    args: [['dqkv', 'f32', 'w'], ['datt', 'f32', 'r'], ['att', 'f32', 'r'], ['dout', 'f32', 'r'], ['qkv', 'f32', 'r']],
+  attention_backward_dkv: {
+    // one thread per key of one (batch, kv head); the queries that see a workgroup's 64 keys run from its first key
+    // to its last key's window end, in tiles of QT rows of q and dout per query head of the group
+    name: 'attention_backward_dkv', wg: 64,
+    args: [['dqkv', 'f32', 'w'], ['dout', 'f32', 'r'], ['qkv', 'f32', 'r'], ['lse', 'f32', 'r'], ['dd', 'f32', 'r']],
     params: ATT_DIMS,
+    extra: `
+const HS_MAX = ${HS_MAX}u;
+const QT = ${KEY_TILE}u;
+var<workgroup> Qs: array<f32, QT * HS_MAX>;
+var<workgroup> Ds: array<f32, QT * HS_MAX>;
+${FIRST_KEY}`,
     body: `
-  if (GI >= P.B * P.NKV * P.T * P.HS) { return; }
   let R = (P.NH + 2u * P.NKV) * P.HS;
-  let i = GI % P.HS;
-  let j = (GI / P.HS) % P.T;
-  let bg = GI / (P.HS * P.T);
+  let bg = wid.y;
   let b = bg / P.NKV;
   let g = bg % P.NKV;
   let grp = P.NH / P.NKV;
+  let j0 = wid.x * 64u;
+  let j = j0 + lid;
+  let valid = j < P.T;
   var tend = P.T - 1u;
-  if (P.window > 0u && j + P.window - 1u < tend) { tend = j + P.window - 1u; }
-  var dk = 0.0;
-  var dv = 0.0;
-  for (var h = g * grp; h < (g + 1u) * grp; h++) {
-    for (var t = j; t <= tend; t++) {
-      let ao = ((b * P.NH + h) * P.T + t) * P.T + j;
-      dk += datt[ao] * qkv[(b * P.T + t) * R + h * P.HS + i];
-      dv += att[ao] * dout[(b * P.T + t) * P.NH * P.HS + h * P.HS + i];
+  if (P.window > 0u) { tend = min(tend, min(j0 + 63u, P.T - 1u) + P.window - 1u); }
+  let kr = (b * P.T + j) * R + (P.NH + g) * P.HS;
+  let vr = kr + P.NKV * P.HS;
+  var k: array<f32, HS_MAX>;
+  var v: array<f32, HS_MAX>;
+  var dk: array<f32, HS_MAX>;
+  var dv: array<f32, HS_MAX>;
+  if (valid) {
+    for (var i = 0u; i < P.HS; i++) {
+      k[i] = qkv[kr + i];
+      v[i] = qkv[vr + i];
     }
   }
-  let kr = (b * P.T + j) * R;
-  dqkv[kr + (P.NH + g) * P.HS + i] += dk;
-  dqkv[kr + (P.NH + P.NKV + g) * P.HS + i] += dv;`,
+  for (var h = g * grp; h < (g + 1u) * grp; h++) {
+    for (var t0 = j0; t0 <= tend; t0 += QT) {
+      for (var idx = lid; idx < QT * P.HS; idx += 64u) {
+        let t = t0 + idx / P.HS;
+        let i = idx % P.HS;
+        if (t <= tend) {
+          Qs[idx] = qkv[(b * P.T + t) * R + h * P.HS + i];
+          Ds[idx] = dout[(b * P.T + t) * P.NH * P.HS + h * P.HS + i];
+        }
+      }
+      workgroupBarrier();
+      if (valid) {
+        for (var tt = 0u; tt < QT; tt++) {
+          let t = t0 + tt;
+          if (t <= tend && j <= t && j >= first_key(t, P.window)) {
+            var s = 0.0;
+            var dp = 0.0;
+            for (var i = 0u; i < P.HS; i++) {
+              s += Qs[tt * P.HS + i] * k[i];
+              dp += Ds[tt * P.HS + i] * v[i];
+            }
+            s *= P.scale;
+            let row = (b * P.NH + h) * P.T + t;
+            let p = exp(s - lse[row]);
+            let ds = p * (dp - dd[row]) * P.scale;
+            for (var i = 0u; i < P.HS; i++) {
+              dv[i] += p * Ds[tt * P.HS + i];
+              dk[i] += ds * Qs[tt * P.HS + i];
+            }
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+  if (valid) {
+    for (var i = 0u; i < P.HS; i++) {
+      dqkv[kr + i] += dk[i];
+      dqkv[vr + i] += dv[i];
+    }
+  }`,
   },
   attention_decode_probs: {
     name: 'attention_decode_probs', wg: 64, extra: FIRST_KEY,
@@ -503,15 +612,15 @@ ${FIRST_KEY}`,
     body: `
   if (GI >= P.n) { return; }
   let x = inp[GI];
-  out[GI] = 0.5 * x * (1.0 + tanh_f(0.7978845608028654 * (x + 0.044715 * x * x * x)));`,
+  out[GI] = x * gelu_terms(0.7978845608028654 * (x + 0.044715 * x * x * x)).x;`,
   },
   gelu_backward: {
     name: 'gelu_backward', wg: 256, extra: TANH, args: [['dinp', 'f32', 'w'], ['inp', 'f32', 'r'], ['dout', 'f32', 'r']], params: [['n', 'u32']],
     body: `
   if (GI >= P.n) { return; }
   let x = inp[GI];
-  let th = tanh_f(0.7978845608028654 * (x + 0.044715 * x * x * x));
-  let grad = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * x * x);
+  let g = gelu_terms(0.7978845608028654 * (x + 0.044715 * x * x * x));
+  let grad = g.x + 0.5 * x * g.y * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * x * x);
   dinp[GI] += grad * dout[GI];`,
   },
   swiglu_forward: {
