@@ -24,7 +24,8 @@ const nodeStub = {
       loader: 'js',
       resolveDir: root,
     }));
-    build.onResolve({ filter: /^node:|^(fs|path|os|url|crypto|zlib|module|worker_threads|fs\/promises)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
+    // 'webgpu' is Dawn for Node (a native addon, reached only by webgpu/node.ts): the page has navigator.gpu
+    build.onResolve({ filter: /^node:|^(fs|path|os|url|crypto|zlib|module|worker_threads|fs\/promises|webgpu)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `module.exports = new Proxy({}, { get: (_, k) => k === '__esModule' ? false : function () { throw new Error(${JSON.stringify(a.path)} + '.' + String(k) + ' is not available in the browser'); } });`,
       loader: 'js',

@@ -64,7 +64,7 @@ export function gpuDecoding(kernels: GpuKernels, p: DecodePrecision): GpuDecodin
     let e = models.get(model);
     if (!e) {
       // batch 1 x seq 1: the decoder keeps its own activations; only the weights are used
-      const gpu = GpuModel.create(model.cfg, kernels, { batch: 1, seq: 1, params: model.params });
+      const gpu = GpuModel.create(model.cfg, kernels, { batch: 1, seq: 1, params: model.params, inference: true });
       e = { gpu, half: p === 'f16' ? new HalfWeights(gpu) : null, decoders: [] };
       models.set(model, e);
     }

@@ -74,3 +74,17 @@ export function validationLoss(model: Model, split: TokenWindows, B: number, T: 
   }
   return count > 0 ? sum / count : null;
 }
+
+/**
+ * validationLoss for a model whose forward pass resolves later (the GPU-resident GpuModel: `(x, y, rows, T) =>
+ * gpu.loss(x, y, rows, T)`): the same windows, batches and weighting.
+ */
+export async function validationLossAsync(loss: (x: Int32Array, y: Int32Array, rows: number, T: number) => Promise<number>, split: TokenWindows, B: number, T: number, batches: number): Promise<number | null> {
+  let sum = 0;
+  let count = 0;
+  for (const { batch, rows } of validationBatches(split, B, T, batches)) {
+    sum += (await loss(batch.x, batch.y, rows, T)) * rows;
+    count += rows;
+  }
+  return count > 0 ? sum / count : null;
+}

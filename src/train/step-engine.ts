@@ -10,7 +10,7 @@ import type { GpuModel, GpuStepOptions, GpuStepResult } from '../engine/webgpu/t
 import type { TokenSplit } from '../data/shards.ts';
 import { UserError } from '../util/errors.ts';
 import { textBytes } from './bpb.ts';
-import { Batch, validationBatches, validationLoss } from './batch.ts';
+import { Batch, validationLoss, validationLossAsync } from './batch.ts';
 import type { DataOrder } from './data-order.ts';
 import type { TrainSettings } from './settings.ts';
 
@@ -155,15 +155,7 @@ export async function gpuStepEngine(host: Model, gpu: OpenedGpu, B: number, T: n
       }
       return best * accum;
     },
-    validationLoss: async (split, B, T, batches) => {
-      let sum = 0;
-      let count = 0;
-      for (const { batch, rows } of validationBatches(split, B, T, batches)) {
-        sum += (await model.loss(batch.x, batch.y, rows, T)) * rows;
-        count += rows;
-      }
-      return count > 0 ? sum / count : null;
-    },
+    validationLoss: (split, B, T, batches) => validationLossAsync((x, y, rows, T) => model.loss(x, y, rows, T), split, B, T, batches),
     sync: async (optimizer) => {
       host.params.set(await model.read('params'));
       if (optimizer) {

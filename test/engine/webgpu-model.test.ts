@@ -146,6 +146,29 @@ describe('webgpu: the GPU-resident trainer keeps no T x T attention buffer', { s
   }
 });
 
+describe('webgpu: an inference-only GpuModel', { skip: acq.ok ? false : 'no WebGPU adapter' }, () => {
+  it('holds no gradients or AdamW moments, gives the training model\'s loss, and refuses to train', async () => {
+    const k = new GpuKernels((acq as { device: GPUDevice }).device);
+    const cfg: ModelConfig = { arch: 'llama', vocabSize: 24, maxSeqLen: 32, dim: 16, nLayers: 2, nHeads: 2, nKvHeads: 1, hiddenDim: 16 };
+    const train = GpuModel.create(cfg, k, { batch: 2, seq: 16, seed: 5 });
+    const infer = GpuModel.create(cfg, k, { batch: 2, seq: 16, params: await train.read('params'), inference: true });
+    try {
+      // a training model holds params + grads + two moments; the inference model the params alone (and activations)
+      assert.ok(train.bytes - infer.bytes >= 3 * 4 * train.nParams, `inference model ${infer.bytes} bytes vs training ${train.bytes} with ${train.nParams} params`);
+      const rng = new Rng(2);
+      const x = Int32Array.from({ length: 32 }, () => rng.int(24));
+      const y = Int32Array.from({ length: 32 }, () => rng.int(24));
+      assert.equal(await infer.loss(x, y, 2, 16), await train.loss(x, y, 2, 16));
+      assert.throws(() => infer.step(x, y, 2, 16, { lr: 1e-3, t: 1 }), /inference: true/);
+      await assert.rejects(infer.read('m'), /inference: true/);
+    } finally {
+      infer.dispose();
+      train.dispose();
+      k.dispose();
+    }
+  });
+});
+
 describe('webgpu: resuming the GPU-resident trainer', { skip: acq.ok ? false : 'no WebGPU adapter' }, () => {
   it('a trainer rebuilt from read-back params and AdamW moments continues bit for bit like the uninterrupted one', async () => {
     const k = new GpuKernels((acq as { device: GPUDevice }).device);

@@ -67,9 +67,11 @@ export async function playgroundPage(root: HTMLElement, onLeave: (f: () => void)
         span.addEventListener('mouseleave', hideTip);
         out.append(span);
       },
-      done: (d: { stop: string; tokens: number; ms: number; seed: number }) => {
+      done: (d: { stop: string; tokens: number; ms: number; seed: number; decoder?: string }) => {
         open = false;
-        info.textContent = `${d.tokens} tokens, stopped by ${d.stop}; first token after ${first?.toFixed(0) ?? '–'} ms, ${(d.tokens / (d.ms / 1000)).toFixed(1)} tokens/s; seed ${d.seed}`;
+        info.textContent = `${d.tokens} tokens, stopped by ${d.stop}; first token after ${first?.toFixed(0) ?? '–'} ms, ${(d.tokens / (d.ms / 1000)).toFixed(1)} tokens/s; seed ${d.seed}${d.decoder ? `; decoder ${d.decoder}` : ''}`;
+        // where the in-page engine decoded ('cpu', 'webgpu f32', 'webgpu f16')
+        if (d.decoder) info.dataset.decoder = d.decoder;
         info.dataset.firstTokenMs = String(first ?? '');
         finish();
       },

@@ -1,5 +1,6 @@
 // Train (static site only): pick a corpus and a preset, train a tokenizer and a model in the page's engine worker with
-// a live loss curve and samples, pause/resume, export the run as a zip. `#train?preset=260K&steps=50` starts at once.
+// a live loss curve and samples, pause/resume, export the run as a zip. `#train?preset=260K&steps=50` starts at once;
+// `&backend=webgpu` (or auto, wasm) picks what trains and samples.
 import type uPlot from 'uplot';
 import { alignSeries, lineChart, type Series } from '../charts.ts';
 import { source } from '../source.ts';
@@ -8,10 +9,13 @@ import { errorBox, fmt, fmtCount, h } from '../util.ts';
 interface Summary {
   id: string; params: number; step: number; totalSteps: number; lastLoss: number | null; bestValLoss: number | null; tokensPerSecond: number | null;
   running: boolean; imported: boolean; corpus: string; resumedFrom: number | null; settings: Record<string, number | string>;
+  /** What the run's kernels are ('wasm' or 'webgpu'), and in words with the adapter or why auto passed WebGPU over. */
+  backend: string; engine: string;
 }
 interface MetricsRecord { step: number; loss: number; val_loss?: number; tokens_per_s: number }
 
 const PRESETS = ['260K', '1M', '3M'];
+const BACKENDS = ['wasm', 'webgpu', 'auto'];
 
 /** Hash parameters after '?', e.g. #train?preset=260K&steps=50. */
 function hashParams(): URLSearchParams {
@@ -44,6 +48,10 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
   const vocab = num('vocab', 'vocabulary', Number(q.get('vocab') ?? defaults.vocabSize), 257, 8192, 1);
   const lr = num('lr', 'learning rate', Number(q.get('lr') ?? defaults.lr), 0.00001, 0.1, 0.0001);
   const sampleEvery = num('sample-every', 'sample every', Number(q.get('sampleEvery') ?? defaults.sampleEvery), 0, 10000);
+  const backendSel = h('select', { id: 'train-backend', 'data-role': 'backend-choice' }, ...BACKENDS.map((b) => h('option', { value: b }, b))) as HTMLSelectElement;
+  backendSel.value = q.get('backend') ?? String(defaults.backend);
+  // the GPU decoder's weights: a link may ask for f32 (what the CPU computes) over the f16 copy 'auto' takes
+  let gpuPrecision = q.get('gpuPrecision') ?? String(defaults.gpuPrecision);
   const ckptEvery = num('checkpoint-every', 'save every', Number(q.get('checkpointEvery') ?? defaults.checkpointEvery), 1, 10000);
 
   const start = h('button', { 'data-role': 'start' }, 'Start a new run');
@@ -53,6 +61,8 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
   const status = h('p', { 'data-role': 'train-status', role: 'status', 'aria-live': 'polite' });
   const stepEl = h('span', { 'data-role': 'step' });
   const stats = h('p', { class: 'muted', 'data-role': 'train-stats' });
+  const engineEl = h('p', { class: 'muted', 'data-role': 'train-engine' });
+  const gpuEl = h('span', { class: 'muted', 'data-role': 'gpu-info' });
   const chartEl = h('div', { class: 'chart', 'data-chart': 'site-loss' });
   const samples = h('div', { 'data-role': 'site-samples' });
   const finalSample = h('div', { class: 'gen', 'data-role': 'final-sample' });
@@ -110,8 +120,10 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
     h('div', { class: 'controls' }, h('label', { for: 'train-url' }, 'or from the web ', url), fetchBtn),
     h('h3', {}, 'Model and schedule'),
     h('div', { class: 'controls' }, h('label', { for: 'train-preset' }, 'preset ', preset), steps.el, batch.el, seq.el, vocab.el, lr.el, sampleEvery.el, ckptEvery.el),
-    h('div', { class: 'controls' }, start, pause, resume, exportBtn),
+    h('div', { class: 'controls' }, h('label', { for: 'train-backend', title: 'wasm: WebAssembly SIMD kernels; webgpu: train and sample on the GPU (navigator.gpu); auto: WebGPU only on a hardware adapter' }, 'backend ', backendSel), start, pause, resume, exportBtn),
+    h('div', { class: 'controls' }, gpuEl),
     status,
+    engineEl,
     h('p', {}, stepEl),
     stats,
     finalBox,
@@ -120,6 +132,11 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
     samples,
   );
   await showCorpus();
+  // the adapter (asked once, in the worker) and what auto picks on it, before any run
+  void engine.call<{ adapter: string | null; auto: string; why: string | null }>('gpuInfo').then((g) => {
+    gpuEl.textContent = `WebGPU: ${g.adapter ?? 'none'}; auto picks ${g.auto}${g.why ? ` (${g.why})` : ''}`;
+    gpuEl.dataset.auto = g.auto;
+  }, (e: Error) => (gpuEl.textContent = `WebGPU: ${e.message}`));
 
   const metrics: MetricsRecord[] = [];
   let chart: uPlot | null = null;
@@ -143,6 +160,10 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
     }
     stepEl.textContent = s.imported ? `${s.id}: opened from a file` : `step ${s.step} / ${s.totalSteps}`;
     stepEl.dataset.step = String(s.step);
+    if (s.engine) {
+      engineEl.textContent = `Training and sampling on ${s.engine}`;
+      engineEl.dataset.backend = s.backend;
+    }
     stats.dataset.tokensPerSecond = String(s.tokensPerSecond ?? '');
     // the first and the latest losses, for a glance (and the browser test) that training lowers the loss
     if (metrics.length) {
@@ -179,6 +200,8 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
       lr.input.value = String(s.settings.lr);
       sampleEvery.input.value = String(s.settings.sampleEvery);
       ckptEvery.input.value = String(s.settings.checkpointEvery);
+      backendSel.value = String(s.settings.backend ?? 'wasm');
+      gpuPrecision = String(s.settings.gpuPrecision ?? 'auto');
     }
     showSummary(s);
     draw();
@@ -222,6 +245,8 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
   const settings = () => ({
     preset: preset.value, steps: Number(steps.input.value), batchSize: Number(batch.input.value), seqLen: Number(seq.input.value),
     vocabSize: Number(vocab.input.value), lr: Number(lr.input.value), sampleEvery: Number(sampleEvery.input.value), checkpointEvery: Number(ckptEvery.input.value),
+    // an unknown ?backend= leaves the select empty: the worker names the bad value
+    backend: backendSel.value || (q.get('backend') ?? ''), gpuPrecision,
   });
   start.addEventListener('click', () => {
     metrics.length = 0;
@@ -233,7 +258,11 @@ export async function trainPage(root: HTMLElement, onLeave: (f: () => void) => v
     void engine.call('train', settings());
   });
   pause.addEventListener('click', () => void engine.call('pause'));
-  resume.addEventListener('click', () => void engine.call('resume', { steps: Number(steps.input.value) }));
+  // the checkpoint does not depend on the backend: Resume continues on the one selected now
+  resume.addEventListener('click', () => void engine.call('resume', { steps: Number(steps.input.value), backend: backendSel.value }).catch((e: Error) => {
+    status.textContent = e.message;
+    status.classList.add('error');
+  }));
   exportBtn.addEventListener('click', async () => {
     try {
       const bytes = await engine.call<Uint8Array>('exportZip');

@@ -6,6 +6,11 @@
 // gradient clip, validation windows and sampling RNG; the checkpoint holds weights, moments, step, data cursor and
 // RNG state, so a resumed run computes what an uninterrupted one would, as `--resume` does.
 //
+// The backend is the user's choice per run: 'wasm' (the default), 'webgpu' (the GPU-resident trainer GpuModel and
+// the KV-cache GpuDecoder on navigator.gpu in this worker) or 'auto' (WebGPU only on a hardware adapter, the CLI's
+// rule in webgpu/choose.ts). On WebGPU the CPU Model stays as the host copy: checkpoints read the weights and AdamW
+// moments back into it, so IndexedDB and the exported zip hold the same format whichever backend trained.
+//
 // Protocol: requests { id, op, args } are answered { id, ok } or { id, error }; events { ev, data } are pushed.
 import { fromHfConfig, toHfConfig } from '../../src/checkpoint/hf-config.ts';
 import { type NamedTensor, decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.ts';
@@ -16,15 +21,21 @@ import { InferenceSession } from '../../src/engine/inference.ts';
 import { Model, countParams } from '../../src/engine/model.ts';
 import { createRefBackend } from '../../src/engine/ref/index.ts';
 import { browserPlatform, createBrowserWasmBackend } from '../../src/engine/wasm/browser.ts';
+import { acquireDevice, adapterLabel, type GpuAcquire } from '../../src/engine/webgpu/device.ts';
+import { autoPassOver } from '../../src/engine/webgpu/choose.ts';
+import { type DecodePrecision, GpuDecoder } from '../../src/engine/webgpu/decode.ts';
+import { GpuKernels } from '../../src/engine/webgpu/kernels.ts';
+import { GpuModel } from '../../src/engine/webgpu/trainer.ts';
 import { splitOf } from '../../src/data/shards.ts';
 import { normalizeStoryWhitespace } from '../../src/data/hygiene.ts';
-import { generateText } from '../../src/sample/generate.ts';
+import { type Decoder, generateText } from '../../src/sample/generate.ts';
+import { type PrecisionChoice, choosePrecision } from '../../src/sample/gpu-decoding.ts';
 import { type InteractiveModel, type NeuronQuery, attentionOf, gameStory, playground, searchNeurons } from '../../src/server/interactive.ts';
 import { fromHfJson } from '../../src/tokenizer/hf-json.ts';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.ts';
 import { trainBpe } from '../../src/tokenizer/train.ts';
 import { TRAIN_DEFAULTS } from '../../src/train/settings.ts';
-import { Batch, validationLoss } from '../../src/train/batch.ts';
+import { Batch, validationLoss, validationLossAsync } from '../../src/train/batch.ts';
 import { DataOrder, type DataCursor } from '../../src/train/data-order.ts';
 import type { NeuronReport } from '../../src/inspect/neurons.ts';
 import type { MetricsRecord } from '../../src/train/metrics.ts';
@@ -44,8 +55,14 @@ g.setImmediate ??= (f: () => void) => {
 };
 const tick = () => new Promise<void>((r) => g.setImmediate!(r));
 
+/** Which kernels train and sample: the CLI's `--backend` values that exist in a browser. */
+export type SiteBackend = 'wasm' | 'webgpu' | 'auto';
+
 /** What the Train page can set (the CLI's names and defaults, smaller where a tab needs it). */
 export interface SiteSettings {
+  backend: SiteBackend;
+  /** The GPU decoder's weights (`--gpu-precision`): 'auto' reads f16 copies on a hardware adapter with shader-f16. */
+  gpuPrecision: PrecisionChoice;
   preset: string;
   steps: number;
   batchSize: number;
@@ -63,7 +80,7 @@ export interface SiteSettings {
 }
 
 export const SITE_DEFAULTS: SiteSettings = {
-  preset: '260K', steps: 200, batchSize: 8, seqLen: 128, lr: TRAIN_DEFAULTS.lr, warmupSteps: TRAIN_DEFAULTS.warmupSteps, vocabSize: 512,
+  backend: 'wasm', gpuPrecision: 'auto', preset: '260K', steps: 200, batchSize: 8, seqLen: 128, lr: TRAIN_DEFAULTS.lr, warmupSteps: TRAIN_DEFAULTS.warmupSteps, vocabSize: 512,
   seed: TRAIN_DEFAULTS.seed, valEvery: 25, valBatches: 4, sampleEvery: 25, samplePrompt: TRAIN_DEFAULTS.samplePrompt, sampleTokens: 60, checkpointEvery: 10,
 };
 
@@ -119,6 +136,12 @@ const emit = (ev: string, data: unknown) => post({ ev, data });
 
 let backend: Backend | null = null;
 let backendInfo = { name: 'none', threads: 1, isolated: false, note: '' };
+/** The current run's GPU half when it runs on WebGPU: the trainer's buffers and the weights its decoders read. */
+let gpu: { model: GpuModel; precision: DecodePrecision } | null = null;
+/** What trains and samples the current run, in words, e.g. "webgpu on … [nvidia, hardware]" or "wasm (auto: …)". */
+let engineLine = '';
+/** The host Model's weights lag the GPU's (steps ran since the last read-back). */
+let hostStale = false;
 let corpus: { name: string; train: string[]; val: string[] } | null = null;
 let run: RunRecord | null = null;
 let model: Model | null = null;
@@ -154,6 +177,110 @@ async function openBackend(): Promise<Backend> {
     note: backendInfo.note + (isolated ? 'running the TypeScript reference on one thread' : 'this page is not cross-origin isolated, so SharedArrayBuffer is off: training runs on one thread (TypeScript reference kernels), several times slower'),
   };
   return backend;
+}
+
+let gpuDevice: Promise<GpuAcquire> | null = null;
+let gpuKernels: { k: GpuKernels; software: boolean } | null = null;
+
+/** This worker's WebGPU device (requested once), or why there is none. */
+function gpuAcquire(): Promise<GpuAcquire> {
+  gpuDevice ??= acquireDevice((navigator as Navigator & { gpu?: GPU }).gpu);
+  return gpuDevice;
+}
+
+/** What the Train page shows before a run: the adapter, and what 'auto' would pick and why. */
+async function gpuInfo(): Promise<{ adapter: string | null; auto: 'webgpu' | 'wasm'; why: string | null }> {
+  const acq = await gpuAcquire();
+  if (!acq.ok) return { adapter: null, auto: 'wasm', why: `no WebGPU device: ${acq.reason}` };
+  const passOver = autoPassOver(acq.summary);
+  return { adapter: adapterLabel(acq.summary), auto: passOver ? 'wasm' : 'webgpu', why: passOver };
+}
+
+/**
+ * WebGPU for a run: the kernels on this worker's device, or null for WASM. 'webgpu' throws with the reason when
+ * there is no adapter; 'auto' takes only a hardware adapter (choose.ts autoPassOver). Sets engineLine either way.
+ */
+async function openGpu(choice: SiteBackend): Promise<{ k: GpuKernels; software: boolean } | null> {
+  const cpu = () => (backendInfo.note ? `wasm: ${backendInfo.note}` : 'wasm');
+  if (choice === 'wasm') {
+    engineLine = cpu();
+    return null;
+  }
+  const acq = await gpuAcquire();
+  if (!acq.ok) {
+    if (choice === 'webgpu') throw new Error(`backend webgpu: ${acq.reason}; choose wasm`);
+    engineLine = `${cpu()} (auto: no WebGPU device: ${acq.reason})`;
+    return null;
+  }
+  const passOver = choice === 'auto' ? autoPassOver(acq.summary) : null;
+  if (passOver) {
+    engineLine = `${cpu()} (auto: ${passOver})`;
+    return null;
+  }
+  engineLine = `webgpu on ${adapterLabel(acq.summary)}`;
+  gpuKernels ??= { k: new GpuKernels(acq.device), software: acq.summary.software };
+  return gpuKernels;
+}
+
+function checkBackend(choice: string): asserts choice is SiteBackend {
+  if (!['wasm', 'webgpu', 'auto'].includes(choice)) throw new Error(`backend must be wasm, webgpu or auto, got '${choice}'`);
+}
+
+/**
+ * Continues the current run on another backend: the host Model takes the GPU's weights and moments (or the GPU model
+ * is built from the host's), as a checkpoint would carry them, so the next step computes what it would have.
+ */
+async function switchBackend(choice: string): Promise<void> {
+  checkBackend(choice);
+  if (!run || !model) throw new Error('no run to continue');
+  // first: an unavailable WebGPU leaves the run as it was
+  const k = await openGpu(choice);
+  await syncHost(true);
+  dropSessions();
+  gpu?.model.dispose();
+  gpu = null;
+  run.settings = { ...run.settings, backend: choice };
+  if (k) startGpu(k, model, run.settings.batchSize, seqLenOf(run), run.settings.gpuPrecision, model.optimizerState());
+}
+
+/** The run's GPU model (trainer buffers for B x T), from the host Model's weights and, when given, AdamW moments. */
+function startGpu(opened: { k: GpuKernels; software: boolean }, host: Model, B: number, T: number, choice: PrecisionChoice, moments: { m: Float32Array; v: Float32Array } | null): void {
+  // the CLI's rule: f16 decoder weights only on a hardware adapter with shader-f16, unless asked for by name
+  const precision = choosePrecision(choice, opened.k.device, opened.software);
+  const model = GpuModel.create(host.cfg, opened.k, { batch: B, seq: T, params: host.params });
+  if (moments) model.loadOptimizerState(moments.m, moments.v);
+  gpu = { model, precision };
+  hostStale = false;
+}
+
+/** A KV-cache decoder on the current weights: the GPU decoder on WebGPU, else the CPU InferenceSession. */
+function newSession(m: Model): Decoder {
+  return gpu ? new GpuDecoder(gpu.model, { precision: gpu.precision }) : new InferenceSession(m);
+}
+
+/** Which decoder generations run on: 'cpu', 'webgpu f32' or 'webgpu f16'. */
+function decoderLabel(): string {
+  return gpu ? `webgpu ${gpu.precision}` : 'cpu';
+}
+
+/** Frees the idle generation sessions: GPU decoders on f16 hold a copy of the weights that training makes stale. */
+function dropSessions(): void {
+  for (const s of inferenceSessions.splice(0)) if (s instanceof GpuDecoder) s.dispose();
+}
+
+/** Reads the GPU's weights (and with `optimizer`, the AdamW moments) into the host Model. */
+async function syncHost(optimizer: boolean): Promise<void> {
+  if (!gpu || !model) return;
+  if (hostStale) {
+    // cleared before the read: a step that lands meanwhile marks the copy stale again
+    hostStale = false;
+    model.params.set(await gpu.model.read('params'));
+  }
+  if (optimizer) {
+    const { m, v } = model.optimizerState();
+    m.set(await gpu.model.read('m'));
+    v.set(await gpu.model.read('v'));
+  }
 }
 
 const BUILTIN_NAME = 'embedded corpus (builtin:mini)';
@@ -212,7 +339,7 @@ function tokenize(docs: string[], tok: Tokenizer): TokenStream {
   return new TokenStream(out);
 }
 
-/** Mean loss over the first `batches * B` windows of the validation split (the CLI's validationLoss). */
+/** The host model's weights under their Hugging Face names (what the zip export and IndexedDB hold). */
 function hfTensors(m: Model): NamedTensor[] {
   return [...exportHfTensors(m)].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
 }
@@ -223,6 +350,8 @@ function seqLenOf(r: RunRecord): number {
 
 async function checkpoint(running: boolean): Promise<void> {
   if (!run || !model) return;
+  // on WebGPU the host Model takes the GPU's weights and moments: the stored checkpoint is the same either way
+  await syncHost(true);
   const { m, v } = model.optimizerState();
   run.running = running;
   const ck: CheckpointRecord = { step: run.state.step, params: model.params.slice(), m: m.slice(), v: v.slice() };
@@ -233,6 +362,10 @@ async function checkpoint(running: boolean): Promise<void> {
 function disposeModel(): void {
   model = null;
   neuronReport = null;
+  dropSessions();
+  gpu?.model.dispose();
+  gpu = null;
+  hostStale = false;
   // the WASM backend's bump allocator never frees: a new model gets a new backend
   if (backend && backend.name !== 'ref') {
     backend.dispose();
@@ -250,6 +383,7 @@ function summary(): unknown {
     step: s.step, totalSteps: s.totalSteps, tokens: s.tokens, bestValLoss: s.bestValLoss, lastLoss: last?.loss ?? null,
     tokensPerSecond: tps.length ? tps.reduce((a, b) => a + b, 0) / tps.length : null, live: training, checkpoints: [],
     corpus: run.corpus, settings: run.settings, imported: run.imported ?? false, running: training, resumedFrom,
+    backend: gpu ? 'webgpu' : 'wasm', engine: engineLine,
   };
 }
 
@@ -258,7 +392,11 @@ async function startFresh(partial: Partial<SiteSettings>): Promise<void> {
   if (training) throw new Error('training is already running: pause it first');
   resumedFrom = null;
   const settings: SiteSettings = { ...SITE_DEFAULTS, ...partial };
+  checkBackend(settings.backend);
+  if (!['auto', 'f16', 'f32'].includes(settings.gpuPrecision)) throw new Error(`gpuPrecision must be auto, f16 or f32, got '${settings.gpuPrecision}'`);
   const base = presetConfig(settings.preset);
+  // before the tokenizer's seconds: an unavailable backend fails at once
+  const k = await openGpu(settings.backend);
   if (!corpus) await loadCorpus({ kind: 'builtin' });
   const c = corpus!;
   emit('status', { phase: 'tokenizer', text: `training a ${settings.vocabSize}-token BPE tokenizer on ${c.train.length} stories of the ${c.name}…` });
@@ -279,6 +417,7 @@ async function startFresh(partial: Partial<SiteSettings>): Promise<void> {
   };
   const be = await openBackend();
   model = new Model(modelConfig, be, { seed: settings.seed, batch: settings.batchSize, seq: seqLenOf(run) });
+  if (k) startGpu(k, model, settings.batchSize, seqLenOf(run), settings.gpuPrecision, null);
   emit('runs', {});
   await trainLoop(false);
 }
@@ -311,6 +450,17 @@ async function restore(): Promise<unknown> {
     m.set(ck.m);
     v.set(ck.v);
   }
+  // runs saved before the backend choice existed trained on WASM
+  run.settings = { ...SITE_DEFAULTS, ...run.settings };
+  let k: Awaited<ReturnType<typeof openGpu>> = null;
+  try {
+    k = await openGpu(run.settings.backend);
+  } catch (e) {
+    // the checkpoint does not depend on the backend: continue on WASM and say why
+    engineLine = `wasm (${(e as Error).message})`;
+    emit('status', { phase: 'error', text: `${(e as Error).message}: this run continues on WASM` });
+  }
+  if (k) startGpu(k, model, run.settings.batchSize, seqLenOf(run), run.settings.gpuPrecision, ck.m && ck.v ? { m: ck.m, v: ck.v } : null);
   // what the closed tab logged after its checkpoint is redone, so it is cut (the CLI truncates its JSONL the same way)
   run.metrics = run.metrics.filter((r) => r.step <= ck.step);
   run.samples = run.samples.filter((r) => r.step <= ck.step);
@@ -342,10 +492,12 @@ async function trainLoop(resumed: boolean): Promise<void> {
   const rng = Rng.fromState(state.rng);
   const batch = new Batch(B, T);
   const tokensPerStep = B * T;
-  let session: InferenceSession | null = null;
+  const g = gpu;
+  dropSessions();
+  const adamw = (lr: number) => ({ lr, beta1: TRAIN_DEFAULTS.beta1, beta2: TRAIN_DEFAULTS.beta2, eps: TRAIN_DEFAULTS.eps, weightDecay: TRAIN_DEFAULTS.weightDecay, t: state.step + 1, decayEmbeddings: TRAIN_DEFAULTS.decayEmbeddings });
   const sessionStart = performance.now();
   const wallBase = state.wallSeconds;
-  emit('status', { phase: 'train', resumed, step: state.step, text: resumed ? `resumed from the checkpoint at step ${state.step}` : `training ${state.totalSteps} steps of ${tokensPerStep} tokens` });
+  emit('status', { phase: 'train', resumed, step: state.step, engine: engineLine, text: resumed ? `resumed from the checkpoint at step ${state.step}` : `training ${state.totalSteps} steps of ${tokensPerStep} tokens` });
   try {
     const save = async (running: boolean) => {
       state.cursor = { ...order.cursor };
@@ -355,13 +507,27 @@ async function trainLoop(resumed: boolean): Promise<void> {
     };
     while (state.step < state.totalSteps && !stopRequested) {
       const t0 = performance.now();
-      m.zeroGrad();
       batch.fill(trainStream, order.next(B));
-      const loss = m.forward(batch.x, batch.y, B, T);
-      m.backward();
-      const gradNorm = TRAIN_DEFAULTS.gradClip > 0 ? m.clipGradNorm(TRAIN_DEFAULTS.gradClip) : m.gradNorm();
       const lr = learningRate(schedule, state.step, state.totalSteps);
-      m.adamwStep({ lr, beta1: TRAIN_DEFAULTS.beta1, beta2: TRAIN_DEFAULTS.beta2, eps: TRAIN_DEFAULTS.eps, weightDecay: TRAIN_DEFAULTS.weightDecay, t: state.step + 1, decayEmbeddings: TRAIN_DEFAULTS.decayEmbeddings });
+      let loss: number;
+      let gradNorm: number;
+      if (g) {
+        // one command buffer: forward, backward, clipping, AdamW; only the loss and norms come back
+        const r = await g.model.step(batch.x, batch.y, B, T, { ...adamw(lr), maxGradNorm: TRAIN_DEFAULTS.gradClip });
+        hostStale = true;
+        if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm) || !Number.isFinite(r.paramSumsq)) {
+          // the update already ran on the GPU: stop before a checkpoint can store non-finite weights
+          throw new Error(`step ${state.step + 1}: training diverged on the GPU (loss ${r.loss}, gradient norm ${r.gradNorm}, sum of squared weights ${r.paramSumsq}); the last checkpoint is kept`);
+        }
+        loss = r.loss;
+        gradNorm = r.gradNorm;
+      } else {
+        m.zeroGrad();
+        loss = m.forward(batch.x, batch.y, B, T);
+        m.backward();
+        gradNorm = TRAIN_DEFAULTS.gradClip > 0 ? m.clipGradNorm(TRAIN_DEFAULTS.gradClip) : m.gradNorm();
+        m.adamwStep(adamw(lr));
+      }
       state.step++;
       state.tokens += tokensPerStep;
       const stepSeconds = (performance.now() - t0) / 1000;
@@ -371,7 +537,7 @@ async function trainLoop(resumed: boolean): Promise<void> {
       };
       const last = state.step >= state.totalSteps;
       if ((s.valEvery > 0 && state.step % s.valEvery === 0) || last) {
-        const val = validationLoss(m, valStream, B, T, s.valBatches);
+        const val = g ? await validationLossAsync((x, y, rows, T) => g.model.loss(x, y, rows, T), valStream, B, T, s.valBatches) : validationLoss(m, valStream, B, T, s.valBatches);
         if (val !== null) {
           record.val_loss = val;
           state.lastValLoss = val;
@@ -381,8 +547,14 @@ async function trainLoop(resumed: boolean): Promise<void> {
       r.metrics.push(record);
       emit('step', { record, summary: summary() });
       if (s.sampleEvery > 0 && state.step % s.sampleEvery === 0) {
-        session ??= new InferenceSession(m);
-        const text = await generateText(m, tok, s.samplePrompt, { maxTokens: s.sampleTokens, temperature: 0.8, topK: 0, rng, session });
+        // a decoder per sample: an f16 one copies the weights when made
+        const session = newSession(m);
+        let text: string;
+        try {
+          text = await generateText(m, tok, s.samplePrompt, { maxTokens: s.sampleTokens, temperature: 0.8, topK: 0, rng, session });
+        } finally {
+          if (session instanceof GpuDecoder) session.dispose();
+        }
         r.samples.push({ step: state.step, prompt: s.samplePrompt, text });
         emit('sample', { step: state.step, prompt: s.samplePrompt, text });
       }
@@ -392,16 +564,26 @@ async function trainLoop(resumed: boolean): Promise<void> {
     if (stopRequested && state.step < state.totalSteps) await save(false);
   } finally {
     training = false;
+    dropSessions();
   }
   emit('status', { phase: state.step >= state.totalSteps ? 'done' : 'paused', step: state.step, text: state.step >= state.totalSteps ? `done: step ${state.step}` : `paused at step ${state.step}` });
   emit('runs', {});
 }
 
+/** The model for the interactive pages; on WebGPU its generations run on GPU decoders over the live weights. */
 function loaded(): InteractiveModel {
   if (!model || !tokenizer) throw new Error('no model in this browser yet: train one on the Train page or drop a run .zip');
-  return { model, tokenizer, sessions: inferenceSessions };
+  const m = model;
+  return { model: m, tokenizer, sessions: inferenceSessions, newSession: () => newSession(m) };
 }
-const inferenceSessions: InferenceSession[] = [];
+
+/** loaded() with the host Model's weights brought up to date (the pages that read them on the CPU). */
+async function loadedOnHost(): Promise<InteractiveModel> {
+  const m = loaded();
+  await syncHost(false);
+  return m;
+}
+const inferenceSessions: Decoder[] = [];
 
 async function generateStream(sid: number, a: Record<string, string>): Promise<void> {
   const abort = new AbortController();
@@ -419,7 +601,7 @@ async function generateStream(sid: number, a: Record<string, string>): Promise<v
     for (;;) {
       const r = await it.next();
       if (r.done) {
-        send('done', { stop: r.value, tokens: n, ms: performance.now() - t0, seed: opts.seed });
+        send('done', { stop: r.value, tokens: n, ms: performance.now() - t0, seed: opts.seed, decoder: decoderLabel() });
         break;
       }
       n++;
@@ -432,8 +614,8 @@ async function generateStream(sid: number, a: Record<string, string>): Promise<v
   }
 }
 
-function exportZip(): Uint8Array {
-  const { model: m, tokenizer: tok } = loaded();
+async function exportZip(): Promise<Uint8Array> {
+  const { model: m, tokenizer: tok } = await loadedOnHost();
   const enc = new TextEncoder();
   const parts = encodeSafetensors(hfTensors(m), { format: 'pt' });
   const st = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
@@ -489,6 +671,8 @@ async function importModel(files: Array<{ name: string; bytes: Uint8Array }>): P
 async function useModel(id: string, modelConfig: ModelConfig, tensors: Map<string, NamedTensor>, tok: Tokenizer): Promise<unknown> {
   disposeModel();
   const be = await openBackend();
+  // an opened model samples on the CPU backend
+  await openGpu('wasm');
   const m = new Model(modelConfig, be, { seed: 0 });
   importHfTensors(m, tensors);
   model = m;
@@ -521,6 +705,7 @@ const ops: Record<string, (a: any) => unknown> = {
     return { ...backendInfo, cores: navigator.hardwareConcurrency || 1, defaults: SITE_DEFAULTS };
   },
   restore: () => restore(),
+  gpuInfo: () => gpuInfo(),
   corpus: (a) => loadCorpus(a),
   corpusInfo: () => (corpus ? { name: corpus.name, trainDocs: corpus.train.length, valDocs: corpus.val.length } : null),
   train: (a: Partial<SiteSettings>) => {
@@ -528,9 +713,10 @@ const ops: Record<string, (a: any) => unknown> = {
     startFresh(a).catch((e) => emit('status', { phase: 'error', text: (e as Error).message }));
     return true;
   },
-  resume: (a: { steps?: number }) => {
+  resume: async (a: { steps?: number; backend?: string }) => {
     if (training) return true;
     if (!run) throw new Error('nothing to resume');
+    if (a.backend && a.backend !== run.settings.backend && !run.imported) await switchBackend(a.backend);
     if (a.steps && a.steps > run.state.totalSteps) run.state.totalSteps = a.steps;
     trainLoop(true).catch((e) => emit('status', { phase: 'error', text: (e as Error).message }));
     return true;
@@ -557,18 +743,18 @@ const ops: Record<string, (a: any) => unknown> = {
     streams.get(a.sid)?.abort();
     return true;
   },
-  attention: (a: { text: string; maxTokens?: number }) => {
+  attention: async (a: { text: string; maxTokens?: number }) => {
     if (!a.text?.trim()) throw new Error("query parameter 'text' is empty");
-    return { id: run?.id, ...attentionOf(loaded(), a.text, Math.min(128, Math.max(2, Number(a.maxTokens ?? 64)))) };
+    return { id: run?.id, ...attentionOf(await loadedOnHost(), a.text, Math.min(128, Math.max(2, Number(a.maxTokens ?? 64)))) };
   },
-  game: (a: { index?: number }) => {
+  game: async (a: { index?: number }) => {
     const stories = (corpus?.val.length ? corpus.val : corpus?.train ?? []).filter((t) => t.split(/\s+/).length >= 8).slice(0, 200);
     if (stories.length === 0) throw new Error('no held-out stories: load a corpus on the Train page first');
     const index = Number(a.index ?? 0) % stories.length;
-    return gameStory(loaded(), stories[index]!, { source: `validation split of the ${corpus!.name}`, index, count: stories.length });
+    return gameStory(await loadedOnHost(), stories[index]!, { source: `validation split of the ${corpus!.name}`, index, count: stories.length });
   },
   neurons: async (a: NeuronQuery) => {
-    const m = loaded();
+    const m = await loadedOnHost();
     const step = run?.state.step ?? 0;
     if (!neuronReport || neuronReport.step !== step || training) {
       // the CLI's scan (src/inspect/neurons.ts) over the corpus's validation split, then its training split

@@ -74,8 +74,12 @@ export class GpuModel {
   private readonly programs = new Map<string, Dispatch[]>();
   private readonly staging: GPUBuffer[] = [];
 
-  private constructor(cfg: ResolvedConfig, k: GpuKernels, B: number, T: number, init: InitOptions | undefined) {
+  /** Allocated without gradients, AdamW moments or activation gradients: forward, loss and decoding only. */
+  readonly inference: boolean;
+
+  private constructor(cfg: ResolvedConfig, k: GpuKernels, B: number, T: number, init: InitOptions | undefined, inference: boolean) {
     this.cfg = cfg;
+    this.inference = inference;
     this.k = k;
     this.capB = B;
     this.capT = T;
@@ -90,13 +94,15 @@ export class GpuModel {
       if (n * 4 > maxBinding) throw new UserError(`webgpu: the ${label} need ${(n * 4 / 2 ** 20).toFixed(0)} MiB, more than this adapter's largest storage binding (${(maxBinding / 2 ** 20).toFixed(0)} MiB); use a smaller batch or sequence length`);
       return k.createBuffer(n, label);
     };
+    // an inference model keeps one-float placeholders: the training views over them are built but never dispatched
+    const train = (n: number) => (inference ? 1 : n);
     this.bufs = {
       params: mk(this.nParams, 'params'),
-      grads: mk(this.nParams, 'grads'),
-      m: mk(this.nParams, 'adam m'),
-      v: mk(this.nParams, 'adam v'),
+      grads: mk(train(this.nParams), 'grads'),
+      m: mk(train(this.nParams), 'adam m'),
+      v: mk(train(this.nParams), 'adam v'),
       acts: mk(sum(at_), 'activations'),
-      gacts: mk(sum(gt), 'activation grads'),
+      gacts: mk(train(sum(gt)), 'activation grads'),
       inputs: mk(B * T, 'inputs'),
       targets: mk(B * T, 'targets'),
       step: mk(8, 'step scalars'),
@@ -113,10 +119,10 @@ export class GpuModel {
    * Allocates the GPU buffers for batches up to (batch, seq) and uploads parameters: `params` (paramTable order,
    * e.g. a checkpoint's) or, by default, the same initialisation as `new Model(cfg, backend, { seed, init })`.
    */
-  static create(config: ModelConfig | ResolvedConfig, k: GpuKernels, opts: { batch: number; seq: number; seed?: number; init?: InitOptions; params?: Float32Array }): GpuModel {
+  static create(config: ModelConfig | ResolvedConfig, k: GpuKernels, opts: { batch: number; seq: number; seed?: number; init?: InitOptions; params?: Float32Array; inference?: boolean }): GpuModel {
     const cfg = 'source' in config ? config : resolveConfig(config);
     if (opts.seq > cfg.maxSeqLen) throw new UserError(`sequence length ${opts.seq} exceeds the model's maxSeqLen ${cfg.maxSeqLen}`);
-    const m = new GpuModel(cfg, k, opts.batch, opts.seq, opts.init);
+    const m = new GpuModel(cfg, k, opts.batch, opts.seq, opts.init, opts.inference ?? false);
     let params = opts.params;
     if (!params) {
       const be = createRefBackend();
@@ -130,6 +136,10 @@ export class GpuModel {
   /** Bytes of GPU memory this model allocated (linear in batch and sequence length: no T x T attention buffer). */
   get bytes(): number {
     return Object.values(this.bufs).reduce((s, b) => s + b.size, 0);
+  }
+
+  private trainable(): void {
+    if (this.inference) throw new UserError('GpuModel: created with { inference: true }, it has no gradients or optimizer state to train');
   }
 
   /** Uploads one batch; returns the number of positions with a target. */
@@ -214,6 +224,7 @@ export class GpuModel {
    * (accumulation), global-norm clipping, AdamW, then the parameters' sum of squares into step[7].
    */
   private prepareUpdate(o: GpuStepOptions, micro: number): { key: string; record: () => void } {
+    this.trainable();
     const b1 = o.beta1 ?? 0.9;
     const b2 = o.beta2 ?? 0.999;
     const eps = o.eps ?? 1e-8;
@@ -260,6 +271,7 @@ export class GpuModel {
    * can be submitted before any is awaited. Finish the step with update(o, micro-batches).
    */
   accumulate(inputs: Int32Array, targets: Int32Array, B: number, T: number, first: boolean): Promise<number> {
+    this.trainable();
     const valid = this.upload(inputs, targets, B, T);
     if (valid === 0) throw new UserError('step: the batch has no non-ignored target');
     this.k.write({ buf: this.bufs.step, off: 5 }, Float32Array.of(1 / valid));
@@ -301,12 +313,14 @@ export class GpuModel {
 
   /** Parameters, gradients or AdamW moments (paramTable order) read back, for checkpoints and comparisons. */
   async read(which: 'params' | 'grads' | 'm' | 'v' = 'params'): Promise<Float32Array> {
+    if (which !== 'params') this.trainable();
     const [out] = await this.k.read([{ t: { buf: this.bufs[which], off: 0 }, n: this.nParams }]);
     return out!;
   }
 
   /** Replaces the optimizer moments (a resumed run): same layout as params. */
   loadOptimizerState(m: Float32Array, v: Float32Array): void {
+    this.trainable();
     if (m.length !== this.nParams || v.length !== this.nParams) throw new UserError(`GpuModel: optimizer state has ${m.length}/${v.length} values, expected ${this.nParams}`);
     this.k.write({ buf: this.bufs.m, off: 0 }, m);
     this.k.write({ buf: this.bufs.v, off: 0 }, v);
