@@ -460,7 +460,8 @@ async function trainPrepared(p: Prepared, settings: Partial<TrainSettings>, io: 
           if (!s.quiet) say(`step ${state.step} sample: ${s.samplePrompt}${text.replace(/\s+/g, ' ')}`);
         }
         const elapsed = (performance.now() - sessionStart) / 1000;
-        if (calibrations.length && state.step - startStep >= 3 && elapsed >= calibrations[0]! * s.minutes! * 60) {
+        // never after the last step: a re-plan then would add a step past the epoch cap
+        if (!last && calibrations.length && state.step - startStep >= 3 && elapsed >= calibrations[0]! * s.minutes! * 60) {
           calibrations.shift();
           const perStep = elapsed / (state.step - startStep);
           const planned = totalSteps;
