@@ -126,16 +126,18 @@ writeFileSync(
 const lrsFor = (total: number) => Array.from({ length: total }, (_, step) => learningRate({ lr: s.lr, lrSchedule: s.lrSchedule, warmupSteps: effectiveWarmup(s, total), minLrRatio: s.minLrRatio }, step, total));
 
 interface PeerResult { steps: number; seconds: number; tokens_per_s: number; val_loss: number; losses: number[] }
-function runPeer(steps: number): PeerResult {
+/** `lrs`: the learning rate of each step (default: the schedule for `steps`, as a fresh run of that length plans it). */
+function runPeer(steps: number, lrs: number[] = lrsFor(steps)): PeerResult {
   const lrsFile = join(work, `lrs-${steps}.json`);
-  writeFileSync(lrsFile, JSON.stringify(lrsFor(steps)));
+  writeFileSync(lrsFile, JSON.stringify(lrs));
   const r = spawnSync(PYTHON, [join(here, 'peers', 'pytorch_train.py'), work, String(steps), String(TORCH_THREADS), lrsFile], { encoding: 'utf8', env: pyEnv, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`pytorch_train.py failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as PeerResult;
 }
 
-// 3. Equal tokens: the same step count (and so the same schedule).
-const ptTokens = runPeer(STEPS);
+// 3. Equal tokens: the same step count and exactly the learning rates ours used (metrics.jsonl): with --minutes ours
+// re-plans its step count from the pace at 10/25/50% of the budget, so its schedule is not the fresh one for STEPS.
+const ptTokens = runPeer(STEPS, oursMetrics.map((m) => m.lr));
 // 4. Equal wall time: as many PyTorch steps as fit in our training time, with the schedule set to that count.
 const ptSteps = Math.max(1, Math.min(maxSteps, Math.floor(oursStepSeconds / (ptTokens.seconds / STEPS))));
 const ptTime = ptSteps === STEPS ? ptTokens : runPeer(ptSteps);

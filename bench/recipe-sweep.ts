@@ -9,12 +9,15 @@
 //   stage 2  the two best shapes at vocab 512, 1024, 4096, 8192
 //   stage 3  the best (shape, vocab) at lr 1e-3 / 4e-3 and B32 x T128 / B8 x T512
 // Usage: npx tsx bench/recipe-sweep.ts [--quick] [--budgets=3,10,30] [--stages=1,2,3] [--shapes=a,b] [--vocabs=1024,4096]
-//        [--top=2] [--stage3=lr/2,lr*2,B32T128,B8T512] [--threads=0] [--write] [--table=<file>]
+//        [--top=2] [--stage3=lr/2,lr*2,B32T128,B8T512] [--stage1-vocab=2048] [--lr=2e-3] [--batch=16] [--seq=256] [--threads=0] [--write]
+//        [--with-recorded] [--table=<file>]
 // --shapes / --vocabs / --top (shapes carried into stage 2) / --stage3 narrow the stages for a shorter sweep, e.g.
 // five shapes, two vocabularies for the best one, then double lr and B32xT128; every trial is still recorded.
+// --stage1-vocab / --lr / --batch / --seq set stage 1's vocabulary, learning rate and batch shape (a follow-up around an earlier winner);
+// --with-recorded makes --write choose among every trial recorded today on this CPU, not only this run's.
 // --quick: seconds — two tiny shapes, one vocabulary, a 3-second budget on builtin:mini, not recorded; writes only with --write
 // and then to --table (default: a temporary file, never the shipped table).
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,10 +62,12 @@ const STAGE3_ALL = ['lr/2', 'lr*2', 'B32T128', 'B8T512'];
 const STAGE3 = opt('stage3')?.split(',') ?? STAGE3_ALL;
 for (const v of STAGE3) if (!STAGE3_ALL.includes(v)) throw new Error(`--stage3: unknown variant ${v}; known: ${STAGE3_ALL.join(', ')}`);
 const TOP = Number(opt('top') ?? 2);
-const BASE = { batchSize: 16, seqLen: 256, lr: 2e-3, lrSchedule: 'cosine' as const, warmupSteps: 100, minLrRatio: 0.1, maxEpochs: 20 };
+const BASE = { batchSize: Number(opt('batch') ?? 16), seqLen: Number(opt('seq') ?? 256), lr: Number(opt('lr') ?? 2e-3), lrSchedule: 'cosine' as const, warmupSteps: 100, minLrRatio: 0.1, maxEpochs: 20 };
+/** Stage-1 names say where the base differs from the default (lr 2e-3, B16 x T256). */
+const BASE_SUFFIX = `${BASE.lr !== 2e-3 ? `-lr${BASE.lr}` : ''}${BASE.batchSize !== 16 || BASE.seqLen !== 256 ? `-B${BASE.batchSize}T${BASE.seqLen}` : ''}`;
 const QUICK_BASE = { ...BASE, batchSize: 4, seqLen: 32, warmupSteps: 5 };
 /** Stage 1 compares shapes at one vocabulary; stage 2 tries the others. */
-const STAGE1_VOCAB = QUICK ? 300 : 2048;
+const STAGE1_VOCAB = Number(opt('stage1-vocab') ?? (QUICK ? 300 : 2048));
 const VOCABS = opt('vocabs')?.split(',').map(Number) ?? (QUICK ? [300] : [512, 1024, 2048, 4096, 8192]);
 
 interface Trial { minutes: number; recipe: Recipe; heldOutLoss: number | null; heldOutBpb: number | null; steps: number; tokensPerSecond: number; reason: string }
@@ -94,7 +99,7 @@ const byBpb = (a: Trial, b: Trial) => (a.heldOutBpb ?? Infinity) - (b.heldOutBpb
 const base = QUICK ? QUICK_BASE : BASE;
 for (const minutes of BUDGETS) {
   const stage1: Trial[] = [];
-  if (STAGES.has(1)) for (const [name, model] of Object.entries(SHAPES)) stage1.push(await runTrial(minutes, { name: `${name}-v${STAGE1_VOCAB}`, model, vocabSize: STAGE1_VOCAB, ...base }));
+  if (STAGES.has(1)) for (const [name, model] of Object.entries(SHAPES)) stage1.push(await runTrial(minutes, { name: `${name}-v${STAGE1_VOCAB}${BASE_SUFFIX}`, model, vocabSize: STAGE1_VOCAB, ...base }));
   const topShapes = stage1.sort(byBpb).slice(0, TOP);
   const stage2: Trial[] = [...topShapes];
   if (STAGES.has(2)) {
@@ -106,23 +111,31 @@ for (const minutes of BUDGETS) {
   if (STAGES.has(3) && best) {
     for (const v of STAGE3) {
       const r = best.recipe;
-      if (v === 'lr/2' || v === 'lr*2') await runTrial(minutes, { ...r, name: `${r.name}-lr${v === 'lr/2' ? r.lr / 2 : r.lr * 2}`, lr: v === 'lr/2' ? r.lr / 2 : r.lr * 2 });
+      // a variant's name replaces the part it changes (llama-d48L4-v4096-lr0.008-B32T128 → ...-lr0.016-B32T128)
+      const lr = v === 'lr/2' ? r.lr / 2 : r.lr * 2;
+      if (v === 'lr/2' || v === 'lr*2') await runTrial(minutes, { ...r, name: r.name.includes('-lr') ? r.name.replace(/-lr[^-]+/, `-lr${lr}`) : `${r.name}-lr${lr}`, lr });
       else if (v === 'B32T128' || v === 'B8T512') {
         const [B, T] = v === 'B32T128' ? [32, 128] : [8, 512];
-        await runTrial(minutes, { ...r, name: `${r.name}-B${B}T${T}`, batchSize: B, seqLen: T });
+        await runTrial(minutes, { ...r, name: `${r.name.replace(/-B\d+T\d+/, '')}-B${B}T${T}`, batchSize: B, seqLen: T });
       }
     }
   }
 }
 
 console.log('\nbest per budget (held-out bits per byte):');
-const rows = bestPerBudget(trials, date);
+// --with-recorded: the table is the best of every trial recorded today on this CPU for these budgets (earlier partial
+// sweeps included), not only this invocation's.
+const recorded = (): Trial[] =>
+  (existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Trial & { date: string; cpu?: string; quick: boolean }) : [])
+    .filter((t) => !t.quick && t.date.startsWith(date) && t.cpu === cpus()[0]?.model && BUDGETS.includes(t.minutes));
+const pool = process.argv.includes('--with-recorded') && !QUICK ? recorded() : trials;
+const rows = bestPerBudget(pool, date);
 for (const r of rows) console.log(`${String(r.minutes).padStart(5)} min  ${r.heldOutBpb!.toFixed(4)} bpb  ${describeRecipe(r.recipe)}`);
 console.log(`${trials.length} trials${QUICK ? ' (a smoke run: not recorded)' : `; each appended to ${resultsFile}`}`);
 if (WRITE) {
   // A partial sweep (--budgets) keeps the shipped table's rows of the budgets it did not run.
   const kept = TABLE === SHIPPED_TABLE ? RECIPE_TABLE.filter((e) => !BUDGETS.includes(e.minutes)) : [];
   const merged = [...rows, ...kept].sort((a, b) => a.minutes - b.minutes);
-  writeFileSync(TABLE, recipeTableSource(merged, `Sweep of ${date} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${trials.length} trials at ${BUDGETS.join('/')} min, data ${DATA}${kept.length ? `; the ${kept.map((e) => e.minutes).join('/')}-minute rows are kept from the previous table` : ''}.`));
+  writeFileSync(TABLE, recipeTableSource(merged, `Sweep of ${date} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${pool.length} trials at ${BUDGETS.join('/')} min, data ${DATA}${kept.length ? `; the ${kept.map((e) => e.minutes).join('/')}-minute rows are kept from the previous table` : ''}.`));
   console.log(`wrote ${TABLE}`);
 }

@@ -3,6 +3,8 @@
 // the validation loss curve. Each model is the other's peer in the same run; the paper's models train for days,
 // so the point is the shape of the curve and the sample quality after minutes, reported as measured.
 // Usage: npx tsx bench/train-learning.ts [--quick] [--minutes=30] [--presets=1M,260K] [--vocab=2048] [--threads=0]
+//        [--data=<spec>]  (instead of the shared sample, e.g. hf:roneneldan/TinyStories/TinyStoriesV2-GPT4-valid.txt,
+//        22 MB, downloaded once into the cache)
 // (--threads=1 lets two presets run as two processes side by side on a 2-core machine.)
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -25,19 +27,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SHARED = sharedData('tinystories');
 const FILES = ['TinyStories-train_head2MiB_2316stories.txt', 'tinystoriesV2_train_first1727.txt'];
 
-if (!existsSync(SHARED)) {
+const DATA = opt('data');
+if (!DATA && !existsSync(SHARED)) {
   console.log(`train-learning: skipped, ${SHARED} is absent (the bench trains on the shared TinyStories sample)`);
   process.exit(0);
 }
 
 // Files 1 and 3 of the sample (V1 head and V2 head, ~4,000 distinct stories; file 2 repeats file 1's first 1,000).
-const dataDir = mkdtempSync(join(tmpdir(), 'bench-learning-data-'));
-for (const f of FILES) symlinkSync(join(SHARED, f), join(dataDir, f));
+const dataDir = DATA ?? mkdtempSync(join(tmpdir(), 'bench-learning-data-'));
+if (!DATA) for (const f of FILES) symlinkSync(join(SHARED, f), join(dataDir, f));
 
 const results: Array<Record<string, unknown>> = [];
 for (const preset of PRESETS) {
   const out = join(mkdtempSync(join(tmpdir(), 'bench-learning-')), preset);
-  console.log(`\n== ${preset}: ${MINUTES} min, threads ${THREADS || "all"}, on ${FILES.length} shared files (vocab ${VOCAB}) -> ${out}`);
+  console.log(`\n== ${preset}: ${MINUTES} min, threads ${THREADS || "all"}, on ${DATA ?? `${FILES.length} shared files`} (vocab ${VOCAB}) -> ${out}`);
   const r = await train(
     { preset, data: dataDir, out, vocabSize: VOCAB, minutes: MINUTES, seqLen: 256, batchSize: 16, lr: 2e-3, warmupSteps: 100, valFraction: 0.1, valEvery: QUICK ? 10 : 100, valBatches: 8, sampleEvery: QUICK ? 0 : 300, checkpointEvery: 500, seed: 1337, threads: THREADS },
     { printConfig: false },
