@@ -14,6 +14,7 @@ import { GpuModel } from '../../src/engine/webgpu/trainer.ts';
 import { GpuDecoder } from '../../src/engine/webgpu/decode.ts';
 import { createWebGpuSyncBackend } from '../../src/engine/webgpu/sync.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { maxDiff } from '../helpers/max-diff.ts';
 
 const B = 2;
 const T = 13;
@@ -50,15 +51,6 @@ function trainRef(cfg: ModelConfig, be: Backend): { losses: number[]; norms: num
   return { losses, norms, grads, params: Float32Array.from(model.params) };
 }
 
-function maxDiff(got: Float32Array, want: Float32Array): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-  }
-  return { diff, scale };
-}
 
 const acq = await nodeDevice();
 if (!acq.ok) console.log(`# skipping the WebGPU model tests: ${acq.reason}`);

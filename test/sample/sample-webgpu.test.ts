@@ -25,6 +25,7 @@ import { startServer } from '../../src/server/http.ts';
 import { train } from '../../src/train/trainer.ts';
 import { type SseEvent, readSse } from '../server/http-client.ts';
 import { TINY_LLAMA, TINY_NEO, writeStoriesFile } from '../train/fixture-stories.ts';
+import { maxDiff } from '../helpers/max-diff.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'tinystories.mjs');
 const acq = await nodeDevice();
@@ -46,15 +47,6 @@ const F16_TOL = 4e-3;
 const dir = mkdtempSync(join(tmpdir(), 'sample-webgpu-'));
 let run = '';
 
-function maxDiff(got: Float32Array, want: Float32Array): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-  }
-  return { diff, scale };
-}
 
 /** Top-1 minus top-2 logit. */
 function margin(logits: Float32Array): number {

@@ -7,13 +7,13 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildSite } from '../../scripts/build-site.mjs';
+import { serveStatic } from '../helpers/static-site.ts';
 import { readZip } from '../../src/util/zip.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -25,7 +25,6 @@ const skip = !existsSync(CHROMIUM)
   : !existsSync(join(root, 'build/kernels-simd.wasm')) ? 'build/*.wasm missing (npm run build)' : false;
 if (skip) console.log(`# skipping the site WebGPU test: ${skip}`);
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.txt': 'text/plain' };
 const TOKENS = 30;
 
 let tmp = '';
@@ -42,19 +41,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'ts-site-gpu-'));
   const site = join(tmp, 'site');
   await buildSite({ outdir: site, quiet: true });
-  server = createServer((req, res) => {
-    let p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (p.endsWith('/')) p += 'index.html';
-    const f = join(site, p);
-    if (!f.startsWith(site) || !existsSync(f) || !statSync(f).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(f)] ?? 'application/octet-stream' });
-    res.end(readFileSync(f));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  ({ server, base } = await serveStatic(site));
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });

@@ -5,13 +5,13 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildSite } from '../../scripts/build-site.mjs';
+import { serveStatic } from '../helpers/static-site.ts';
 import { loadModelFiles } from '../../src/checkpoint/run-dir.ts';
 import { writeGguf } from '../../src/interop/index.ts';
 import { readZip } from '../../src/util/zip.ts';
@@ -27,7 +27,6 @@ const skip = !existsSync(CHROMIUM)
   : !existsSync(join(root, 'build/kernels-simd.wasm')) ? 'build/*.wasm missing (npm run build)' : false;
 if (skip) console.log(`# skipping the site test: ${skip}`);
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.txt': 'text/plain' };
 
 let tmp = '';
 let server: Server;
@@ -42,25 +41,13 @@ before(async () => {
   const site = join(tmp, 'site');
   await buildSite({ outdir: site, quiet: true });
   // a plain static server: no isolation headers, the service worker adds them
-  server = createServer((req, res) => {
-    let p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (p === '/data/stories.jsonl') {
-      // a corpus "on the web": JSONL records with a text field, streamed in chunks
-      res.writeHead(200, { 'content-type': 'application/jsonl' });
-      res.end(makeStories(120, 3).map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
-      return;
-    }
-    if (p.endsWith('/')) p += 'index.html';
-    const f = join(site, p);
-    if (!f.startsWith(site) || !existsSync(f) || !statSync(f).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(f)] ?? 'application/octet-stream' });
-    res.end(readFileSync(f));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  ({ server, base } = await serveStatic(site, (p, _req, res) => {
+    if (p !== '/data/stories.jsonl') return false;
+    // a corpus "on the web": JSONL records with a text field, streamed in chunks
+    res.writeHead(200, { 'content-type': 'application/jsonl' });
+    res.end(makeStories(120, 3).map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
+    return true;
+  }));
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
