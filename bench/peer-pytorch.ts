@@ -11,6 +11,8 @@
 // Usage: npx tsx bench/peer-pytorch.ts [--quick] [--steps=300] [--preset=bench-r] [--data=builtin:tinystories]
 //        [--model=<model-config.json>] [--vocab=4096] [--batch=8] [--seq=256] [--lr=1e-3] [--threads=0] [--torch-threads=1]
 //        [--minutes=N]  (ours trains `train --minutes N`'s default recipe for N minutes; PyTorch the same recipe)
+//        [--equal=tokens,time]  (which PyTorch runs; `--equal=time` skips the equal-tokens run, which takes about twice
+//        ours' time, and sets PyTorch's step count from a --probe-steps=100 timing run instead)
 // --quick: a few steps of a tiny model on builtin:mini (a smoke run, seconds; its figures mean nothing).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
 let STEPS = Number(opt('steps') ?? (QUICK ? 4 : 300));
 const TORCH_THREADS = Number(opt('torch-threads') ?? 1);
+const EQUAL = new Set((opt('equal') ?? 'tokens,time').split(','));
+for (const e of EQUAL) if (e !== 'tokens' && e !== 'time') throw new Error(`--equal: expected tokens and/or time, got ${e}`);
+const PROBE_STEPS = Number(opt('probe-steps') ?? 100);
 const work = mkdtempSync(join(tmpdir(), 'peer-pytorch-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
@@ -125,7 +130,7 @@ writeFileSync(
 );
 const lrsFor = (total: number) => Array.from({ length: total }, (_, step) => learningRate({ lr: s.lr, lrSchedule: s.lrSchedule, warmupSteps: effectiveWarmup(s, total), minLrRatio: s.minLrRatio }, step, total));
 
-interface PeerResult { steps: number; seconds: number; tokens_per_s: number; val_loss: number; losses: number[] }
+interface PeerResult { steps: number; seconds: number; tokens_per_s: number; val_loss: number; losses: number[]; elapsed: number[] }
 /** `lrs`: the learning rate of each step (default: the schedule for `steps`, as a fresh run of that length plans it). */
 function runPeer(steps: number, lrs: number[] = lrsFor(steps)): PeerResult {
   const lrsFile = join(work, `lrs-${steps}.json`);
@@ -137,25 +142,33 @@ function runPeer(steps: number, lrs: number[] = lrsFor(steps)): PeerResult {
 
 // 3. Equal tokens: the same step count and exactly the learning rates ours used (metrics.jsonl): with --minutes ours
 // re-plans its step count from the pace at 10/25/50% of the budget, so its schedule is not the fresh one for STEPS.
-const ptTokens = runPeer(STEPS, oursMetrics.map((m) => m.lr));
+// Without it (--equal=time), a short run of our first learning rates times PyTorch's step instead.
+const ptTokens = EQUAL.has('tokens') ? runPeer(STEPS, oursMetrics.map((m) => m.lr)) : null;
+const probeSteps = Math.min(STEPS, PROBE_STEPS);
+const pace = ptTokens ?? runPeer(probeSteps, oursMetrics.slice(0, probeSteps).map((m) => m.lr));
+// A short timing run is paced on its second half: its start can be slow (once a 100-step run at 30 minutes gave 3,025
+// tokens/s where the whole run then went at 3,800, and PyTorch got 828 s of our 1,041).
+const half = Math.floor(pace.steps / 2);
+const secondsPerStep = ptTokens || half < 1 ? pace.seconds / pace.steps : (pace.elapsed.at(-1)! - pace.elapsed[half - 1]!) / (pace.steps - half);
 // 4. Equal wall time: as many PyTorch steps as fit in our training time, with the schedule set to that count.
-const ptSteps = Math.max(1, Math.min(maxSteps, Math.floor(oursStepSeconds / (ptTokens.seconds / STEPS))));
-const ptTime = ptSteps === STEPS ? ptTokens : runPeer(ptSteps);
+const ptSteps = Math.max(1, Math.min(maxSteps, Math.floor(oursStepSeconds / secondsPerStep)));
+const ptTime = !EQUAL.has('time') ? null : ptSteps === STEPS && ptTokens ? ptTokens : runPeer(ptSteps);
 
 const bpb = (nats: number | null) => (nats === null ? NaN : bitsPerByte(nats * valText.tokens, valText.bytes));
 const row = (name: string, tps: number, steps: number, secs: number, loss: number | null) => `| ${name} | ${Math.round(tps).toLocaleString('en-US')} | ${steps} | ${secs.toFixed(1)} | ${loss?.toFixed(4) ?? '–'} | ${bpb(loss).toFixed(4)} |`;
 console.log(`\nmodel ${cfg.arch} d${cfg.dim} L${cfg.nLayers} (${(init.numParams() / 1e6).toFixed(2)}M params, vocab ${cfg.vocabSize}); held-out: ${windows} windows = ${valText.tokens} tokens, ${valText.bytes} bytes`);
-console.log(`first-step loss (same weights, same batch): ours ${oursMetrics[0]!.loss.toFixed(5)}, PyTorch ${ptTokens.losses[0]!.toFixed(5)}`);
-console.log(`last-step loss at equal tokens: ours ${oursMetrics.at(-1)!.loss.toFixed(4)}, PyTorch ${ptTokens.losses.at(-1)!.toFixed(4)}`);
+console.log(`first-step loss (same weights, same batch): ours ${oursMetrics[0]!.loss.toFixed(5)}, PyTorch ${pace.losses[0]!.toFixed(5)}`);
+if (ptTokens) console.log(`last-step loss at equal tokens: ours ${oursMetrics.at(-1)!.loss.toFixed(4)}, PyTorch ${ptTokens.losses.at(-1)!.toFixed(4)}`);
+else console.log(`PyTorch pace from a ${pace.steps}-step timing run: ${Math.round((B * T) / secondsPerStep).toLocaleString('en-US')} tokens/s over its second half, ${Math.round(pace.tokens_per_s).toLocaleString('en-US')} over all of it (equal tokens not run: --equal=time)`);
 console.log('\n| trainer | tokens/s | steps | train seconds | held-out nats/token | held-out bits/byte |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 console.log(row(`ours (${ours.backend})`, ours.tokensPerSecond, STEPS, oursStepSeconds, ours.valLoss));
-console.log(row(`PyTorch, equal tokens (${TORCH_THREADS} thread)`, ptTokens.tokens_per_s, STEPS, ptTokens.seconds, ptTokens.val_loss));
-console.log(row(`PyTorch, equal wall time (${TORCH_THREADS} thread)`, ptTime.tokens_per_s, ptSteps, ptTime.seconds, ptTime.val_loss));
-console.log(`\nspeed ratio ours / PyTorch: ${(ours.tokensPerSecond / ptTokens.tokens_per_s).toFixed(2)}x`);
+if (ptTokens) console.log(row(`PyTorch, equal tokens (${TORCH_THREADS} thread)`, ptTokens.tokens_per_s, STEPS, ptTokens.seconds, ptTokens.val_loss));
+if (ptTime) console.log(row(`PyTorch, equal wall time (${TORCH_THREADS} thread)`, ptTime.tokens_per_s, ptSteps, ptTime.seconds, ptTime.val_loss));
+console.log(`\nspeed ratio ours / PyTorch: ${(ours.tokensPerSecond / (ptTokens ?? ptTime ?? pace).tokens_per_s).toFixed(2)}x`);
 // A smoke run's figures mean nothing: only real runs are recorded.
 if (!QUICK) mkdirSync(join(here, 'results'), { recursive: true });
 if (!QUICK) appendFileSync(
   join(here, 'results', 'peer-pytorch.jsonl'),
-  JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, minutes: MINUTES, recipe: recipe?.entry.recipe.name, steps: STEPS, B, T, arch: cfg.arch, params: init.numParams(), ours: { backend: ours.backend, tokens_per_s: ours.tokensPerSecond, seconds: oursStepSeconds, val_loss: ours.valLoss, val_bpb: bpb(ours.valLoss) }, pytorch: { threads: TORCH_THREADS, equal_tokens: { ...ptTokens, losses: undefined, val_bpb: bpb(ptTokens.val_loss) }, equal_time: { ...ptTime, losses: undefined, val_bpb: bpb(ptTime.val_loss) } } }) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpu: cpus()[0]?.model, cores: cpus().length, minutes: MINUTES, recipe: recipe?.entry.recipe.name, steps: STEPS, B, T, arch: cfg.arch, params: init.numParams(), ours: { backend: ours.backend, tokens_per_s: ours.tokensPerSecond, seconds: oursStepSeconds, val_loss: ours.valLoss, val_bpb: bpb(ours.valLoss) }, pytorch: { threads: TORCH_THREADS, equal_tokens: ptTokens && { ...ptTokens, losses: undefined, elapsed: undefined, val_bpb: bpb(ptTokens.val_loss) }, equal_time: ptTime && { ...ptTime, losses: undefined, elapsed: undefined, val_bpb: bpb(ptTime.val_loss) }, pace: ptTokens ? undefined : { steps: pace.steps, tokens_per_s: pace.tokens_per_s, steady_tokens_per_s: (B * T) / secondsPerStep } } }) + '\n',
 );

@@ -6,7 +6,7 @@ the same held-out windows. Plain fp32 on the CPU, as our engine runs.
 Usage: python3 pytorch_train.py <dir> <steps> <threads> <lrs.json>
 <dir> holds what the TypeScript side wrote: config.json (resolved model + optimizer settings), init.safetensors
 (HF tensor names), train.bin (int32, steps x B x (T+1)), val.bin (int32, windows x (T+1)).
-Prints one JSON line: steps, seconds (the step loop only), tokens_per_s, val_loss, losses (per step).
+Prints one JSON line: steps, seconds (the step loop only), tokens_per_s, val_loss, losses and elapsed seconds (per step).
 """
 import json
 import struct
@@ -133,6 +133,7 @@ def main():
     masks = [causal_mask(T, w) for w in c["windows"]]
     params = list(P.values())
     losses = []
+    elapsed = []  # seconds since the loop began, after each step (the bench takes a steady pace from a short run)
     t0 = time.perf_counter()
     for step in range(steps):
         batch = torch.from_numpy(train[step].astype(np.int64))
@@ -146,6 +147,7 @@ def main():
             torch.nn.utils.clip_grad_norm_(params, o["gradClip"])
         opt.step()
         losses.append(loss.item())
+        elapsed.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         total = 0.0
@@ -153,7 +155,7 @@ def main():
             w = val[i : i + B]
             total += F.cross_entropy(forward(P, c, w[:, :T], masks).view(-1, V), w[:, 1:].reshape(-1), reduction="sum").item()
         val_loss = total / (val.shape[0] * T)
-    print(json.dumps({"steps": steps, "seconds": seconds, "tokens_per_s": steps * B * T / seconds if seconds > 0 else 0, "val_loss": val_loss, "losses": losses, "torch": torch.__version__, "threads": threads}))
+    print(json.dumps({"steps": steps, "seconds": seconds, "tokens_per_s": steps * B * T / seconds if seconds > 0 else 0, "val_loss": val_loss, "losses": losses, "elapsed": elapsed, "torch": torch.__version__, "threads": threads}))
 
 
 if __name__ == "__main__":
