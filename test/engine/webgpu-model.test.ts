@@ -51,7 +51,6 @@ function trainRef(cfg: ModelConfig, be: Backend): { losses: number[]; norms: num
   return { losses, norms, grads, params: Float32Array.from(model.params) };
 }
 
-
 const acq = await nodeDevice();
 if (!acq.ok) console.log(`# skipping the WebGPU model tests: ${acq.reason}`);
 

@@ -47,7 +47,6 @@ const F16_TOL = 4e-3;
 const dir = mkdtempSync(join(tmpdir(), 'sample-webgpu-'));
 let run = '';
 
-
 /** Top-1 minus top-2 logit. */
 function margin(logits: Float32Array): number {
   let a = -Infinity;

@@ -27,7 +27,6 @@ const skip = !existsSync(CHROMIUM)
   : !existsSync(join(root, 'build/kernels-simd.wasm')) ? 'build/*.wasm missing (npm run build)' : false;
 if (skip) console.log(`# skipping the site test: ${skip}`);
 
-
 let tmp = '';
 let server: Server;
 let base = '';
