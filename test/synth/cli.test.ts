@@ -26,7 +26,8 @@ test('errors are one clear line; --report on a non-run directory says so', () =>
   const r = cli(['generate', '--count', '5', '--out', mkdtempSync(join(tmpdir(), 'ts-cli-')), '--model', 'gpt-4o-mini'], { OPENAI_API_KEY: undefined });
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim(), 'tinystories: OPENAI_API_KEY is not set; export it (keys are read from the environment only)');
-  const c = cli(['generate', '--count', 'many', '--out', '/tmp/x', '--model', 'm']);
+  // a fresh path: a fixed one such as /tmp/x may already exist as a file on the machine running the tests
+  const c = cli(['generate', '--count', 'many', '--out', join(mkdtempSync(join(tmpdir(), 'ts-cli-')), 'run'), '--model', 'm']);
   assert.equal(c.stderr.trim(), 'tinystories: --count: expected an integer >= 1, got "many"');
   const d = cli(['generate', '--report', tmpdir()]);
   assert.match(d.stderr.trim(), /^tinystories: .*no journal\.sqlite here/);

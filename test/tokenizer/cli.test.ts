@@ -48,15 +48,17 @@ test('tokenizer train / encode / decode and tokenize from the command line', () 
 });
 
 test('bad input gives one clear line and a non-zero exit', () => {
-  const bad = cli(['tokenizer', 'train', '--data', 'builtin:mini', '--vocab-size', 'lots', '--out', '/tmp/x.json']);
+  const dir = mkdtempSync(join(tmpdir(), 'tokcli-'));
+  const bad = cli(['tokenizer', 'train', '--data', 'builtin:mini', '--vocab-size', 'lots', '--out', join(dir, 'x.json')]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /--vocab-size: expected an integer in \[257, 16777216\], got "lots"/);
   const missing = cli(['tokenizer', 'encode', '--tokenizer', '/nonexistent/tok.json', '--text', 'x']);
   assert.equal(missing.code, 1);
   assert.equal(missing.err.trim().split('\n').length, 1);
   assert.match(missing.err, /tokenizer not found: \/nonexistent\/tok.json/);
-  const shards = cli(['tokenize', '--data', 'builtin:mini', '--tokenizer', '/nonexistent/tok.json', '--out', '/tmp/never']);
+  const shards = cli(['tokenize', '--data', 'builtin:mini', '--tokenizer', '/nonexistent/tok.json', '--out', join(dir, 'never')]);
   assert.equal(shards.code, 1);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('an --out of the wrong kind is refused up front with one line, not a raw EISDIR/EEXIST after the work', () => {
