@@ -52,11 +52,11 @@ for (const preset of PRESETS) {
   console.log('step  wall_s  val_loss  val_bpb');
   for (const [s, w, v, b] of curve) console.log(`${String(s).padStart(5)} ${String(w).padStart(7)}  ${v}  ${b}`);
   // The training-time samples (every 300 steps, temperature 0.8) nearest to each time point of the table.
-  const samples = readJsonLines<{ step: number; text: string }>(join(out, 'samples.jsonl'));
-  const wallAt = (step: number) => metrics.reduce((best, m) => (Math.abs(m.step - step) < Math.abs(best.step - step) ? m : best)).wall_s;
+  const wallByStep = new Map(metrics.map((m) => [m.step, m.wall_s]));
+  const samples = readJsonLines<{ step: number; text: string }>(join(out, 'samples.jsonl')).map((x) => ({ ...x, wall: wallByStep.get(x.step) ?? NaN }));
   const atPoints: Array<{ minutes: number; step: number; text: string }> = [];
   for (const minutes of [1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120].filter((m) => m <= MINUTES)) {
-    const near = samples.reduce<{ step: number; text: string } | undefined>((best, x) => (!best || Math.abs(wallAt(x.step) - minutes * 60) < Math.abs(wallAt(best.step) - minutes * 60) ? x : best), undefined);
+    const near = samples.reduce<(typeof samples)[number] | undefined>((best, x) => (!best || Math.abs(x.wall - minutes * 60) < Math.abs(best.wall - minutes * 60) ? x : best), undefined);
     if (near && !atPoints.some((a) => a.step === near.step)) atPoints.push({ minutes, step: near.step, text: near.text });
   }
   for (const a of atPoints) console.log(`sample at ~${a.minutes} min (step ${a.step}): Once upon a time${a.text.replace(/\s+/g, ' ')}`);
